@@ -1,0 +1,47 @@
+"""Settings, read once at start-up: where the log lives and the ledger's own identity."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ledger.secret import Limits
+
+DEFAULT_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class LedgerConfig:
+    data_dir: Path | None = None  # None: in memory, gone at exit
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT
+    limits: Limits = field(default_factory=Limits)
+    store: str = "sqlite"  # "sqlite" or "postgres" when data_dir is set
+
+    @classmethod
+    def from_environ(cls, data_dir: str | os.PathLike | None = None, **overrides) -> LedgerConfig:
+        env = os.environ
+        directory = data_dir if data_dir is not None else env.get("LEDGER_DATA_DIR")
+        settings = dict(
+            data_dir=Path(directory) if directory else None,
+            region=env.get("LEDGER_REGION", DEFAULT_REGION),
+            account_id=env.get("LEDGER_ACCOUNT_ID", DEFAULT_ACCOUNT),
+            store=env.get("LEDGER_STORE", "sqlite"),
+        )
+        settings.update(overrides)
+        return cls(**settings)
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        env = {"TRANSCODER_TOPIC": "ledger.codec:MsgPackTranscoder"}
+        if self.data_dir is None:
+            env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
+            return env
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        env.update({
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(self.data_dir / "ledger.db"),
+            "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": "ledger.storage:SQLiteLedgerRecorder",
+        })
+        return env

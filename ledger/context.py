@@ -1,0 +1,52 @@
+"""Who made a request and how: carried on every event so the audit trail needs nothing else."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Caller:
+    """An authenticated identity, in CloudTrail's userIdentity terms."""
+
+    arn: str
+    access_key_id: str = ""
+    principal_type: str = "IAMUser"
+    principal_id: str = ""
+    account_id: str = "123456789012"
+
+    @property
+    def user_name(self) -> str:
+        return self.arn.rsplit("/", 1)[-1] if "/" in self.arn else self.arn.rsplit(":", 1)[-1]
+
+    @classmethod
+    def system(cls, account_id: str = "123456789012") -> Caller:
+        """The trusted identity of the embedding program itself; only code that names it gets it."""
+        return cls(arn=f"arn:aws:iam::{account_id}:root", principal_type="Root",
+                   principal_id=account_id, account_id=account_id)
+
+
+LEDGER_SERVICE = "secretsmanager.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """One API call as the audit trail records it (never with secret values in `parameters`)."""
+
+    request_id: str
+    operation: str
+    caller: Caller
+    region: str
+    source_ip: str = "127.0.0.1"
+    user_agent: str = "secrets-ledger"
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def as_event_field(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def service(cls, request_id: str, operation: str, region: str, account_id: str) -> RequestContext:
+        """The ledger acting on its own (version cleanup, end of a recovery window)."""
+        caller = Caller(arn=LEDGER_SERVICE, principal_type="AWSService", account_id=account_id)
+        return cls(request_id=request_id, operation=operation, caller=caller, region=region,
+                   source_ip=LEDGER_SERVICE, user_agent=LEDGER_SERVICE)

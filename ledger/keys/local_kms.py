@@ -1,0 +1,171 @@
+"""A local KMS: symmetric keys by id, ARN, alias or alias ARN, and data keys bound to a context.
+
+Key material is wrapped by the root key and kept in the key store; key states and aliases are
+events. Only Enabled keys do cryptography: others fail as EncryptionFailure on writes and
+DecryptionFailure on reads, with messages naming the key and its state, never a value.
+"""
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Repository
+from eventsourcing.persistence import IntegrityError
+
+from ledger.errors import DecryptionFailure, EncryptionFailure
+from ledger.keys import envelope
+from ledger.keys.keystore import KeyStore, KeyStoreChanges
+from ledger.keys.kms_key import DEFAULT_ALIAS, ENABLED, KeyAlias, KmsKey
+
+Save = Callable[..., Any]
+
+
+class UnknownKey(Exception):
+    pass
+
+
+class LocalKms:
+    def __init__(self, repository: Repository, key_store: KeyStore, root_key: bytes, region: str,
+                 account_id: str, save: Save) -> None:
+        self._repository, self._key_store, self._root_key = repository, key_store, root_key
+        self.region, self.account_id, self._save = region, account_id, save
+        self._materials: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    # ---- naming ---------------------------------------------------------------------------
+    def key_arn(self, key_id: str) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account_id}:key/{key_id}"
+
+    def _key_id_of(self, identifier: str) -> str:
+        """Key id, key ARN, alias name or alias ARN -> key id."""
+        if identifier.startswith("arn:"):
+            resource = identifier.split(":", 5)[-1]
+            if resource.startswith("key/"):
+                return resource[4:]
+            identifier = resource
+        if identifier.startswith("alias/"):
+            try:
+                alias: KeyAlias = self._repository.get(KeyAlias.id_for(identifier))
+            except AggregateNotFoundError:
+                raise UnknownKey(identifier) from None
+            if alias.key_id is None:
+                raise UnknownKey(identifier)
+            return alias.key_id
+        return identifier
+
+    def find(self, identifier: str) -> KmsKey:
+        try:
+            return self._repository.get(KmsKey.id_for(self._key_id_of(identifier)))
+        except AggregateNotFoundError:
+            raise UnknownKey(identifier) from None
+
+    # ---- keys -----------------------------------------------------------------------------
+    def key_for_secret(self, kms_key_id: str | None, now: datetime,
+                       context: dict[str, Any]) -> KmsKey:
+        """The key a secret's new versions use; None or "" is aws/secretsmanager."""
+        if kms_key_id:
+            try:
+                return self.find(kms_key_id)
+            except UnknownKey:
+                raise EncryptionFailure(
+                    f"Secrets Manager can't find the specified KMS key {kms_key_id}.") from None
+        return self.default_key(now, context)
+
+    def default_key(self, now: datetime, context: dict[str, Any]) -> KmsKey:
+        for _ in range(5):
+            try:
+                return self.find(DEFAULT_ALIAS)
+            except UnknownKey:
+                pass
+            try:
+                return self.create_key("Default key that protects my Secrets Manager data when no "
+                                       "other key is defined", now, context, "AWS", DEFAULT_ALIAS)
+            except IntegrityError:
+                continue  # another writer created it first
+        return self.find(DEFAULT_ALIAS)
+
+    def create_key(self, description: str, now: datetime, context: dict[str, Any],
+                   key_manager: str = "CUSTOMER", alias: str | None = None) -> KmsKey:
+        key_id = str(uuid.uuid4())
+        key = KmsKey.new(key_id, self.key_arn(key_id), description, key_manager, now, context)
+        material = envelope.new_key()
+        wrapped = envelope.seal(self._root_key, material, key.arn.encode())
+        aggregates: list[Any] = [key]
+        if alias:
+            aggregates.append(KeyAlias.assign(alias, key_id, now, context))
+        self._save(*aggregates, key_changes=KeyStoreChanges(materials={_material_name(key_id): wrapped}))
+        return key
+
+    def set_state(self, identifier: str, state: str, now: datetime, context: dict[str, Any],
+                  deletion_date: datetime | None = None) -> KmsKey:
+        key = self.find(identifier)
+        key.change_state(state, now, context, deletion_date)
+        self._save(key)
+        return key
+
+    def create_alias(self, alias: str, identifier: str, now: datetime,
+                     context: dict[str, Any]) -> None:
+        key = self.find(identifier)
+        self._save(KeyAlias.assign(alias, key.key_id, now, context))
+
+    # ---- cryptography ---------------------------------------------------------------------
+    def _material(self, key: KmsKey) -> bytes:
+        with self._lock:
+            cached = self._materials.get(key.key_id)
+        if cached is not None:
+            return cached
+        wrapped = self._key_store.material(_material_name(key.key_id))
+        if wrapped is None:
+            raise envelope.SealBroken()
+        material = envelope.open_sealed(self._root_key, wrapped, key.arn.encode())
+        with self._lock:
+            self._materials[key.key_id] = material
+        return material
+
+    def generate_data_key(self, key: KmsKey, context: dict[str, str]) -> tuple[bytes, bytes]:
+        """A fresh data key and its wrapped form, bound to the encryption context."""
+        if key.state != ENABLED:
+            raise EncryptionFailure(f"The KMS key {key.arn} is {key.state} and can't be used to "
+                                    "encrypt the secret value.")
+        data_key = envelope.new_key()
+        return data_key, envelope.seal(self._material(key), data_key, envelope.context_aad(context))
+
+    def decrypt_data_key(self, key_arn: str, wrapped: bytes, context: dict[str, str]) -> bytes:
+        try:
+            key = self.find(key_arn)
+        except UnknownKey:
+            raise DecryptionFailure(f"The KMS key {key_arn} is not available.") from None
+        if key.state != ENABLED:
+            raise DecryptionFailure(f"The KMS key {key.arn} is {key.state} and can't be used to "
+                                    "decrypt the secret value.")
+        try:
+            return envelope.open_sealed(self._material(key), wrapped, envelope.context_aad(context))
+        except envelope.SealBroken:
+            raise DecryptionFailure("Secrets Manager can't decrypt the protected secret text "
+                                    "using the provided KMS key.") from None
+
+    def wrap_for(self, key: KmsKey, data_key: bytes, context: dict[str, str]) -> bytes:
+        if key.state != ENABLED:
+            raise EncryptionFailure(f"The KMS key {key.arn} is {key.state} and can't be used to "
+                                    "encrypt the secret value.")
+        return envelope.seal(self._material(key), data_key, envelope.context_aad(context))
+
+    def audit_hmac_key(self) -> bytes:
+        """The fingerprint key: created once, kept in the key store, never in the log."""
+        with self._lock:
+            cached = self._materials.get("audit-hmac")
+        if cached is not None:
+            return cached
+        wrapped = self._key_store.put_material_if_absent(
+            "audit-hmac", envelope.seal(self._root_key, envelope.new_key(), b"audit-hmac"))
+        key = envelope.open_sealed(self._root_key, wrapped, b"audit-hmac")
+        with self._lock:
+            self._materials["audit-hmac"] = key
+        return key
+
+
+def _material_name(key_id: str) -> str:
+    return f"kms:{key_id}"

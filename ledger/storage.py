@@ -1,0 +1,111 @@
+"""Event recorders that also write the key store, in the same transaction as the events.
+
+An event that needs a data key and the data key itself commit together or not at all, so a
+crash can never leave a version without its key or a key without its version.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+
+from ledger.keys.keystore import DataKey, KeyStoreChanges
+
+KEYSTORE_DDL = [
+    "CREATE TABLE IF NOT EXISTS key_materials (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS data_keys (secret_id TEXT NOT NULL, version_id TEXT NOT NULL, "
+    "key_arn TEXT NOT NULL, wrapped BLOB NOT NULL, PRIMARY KEY (secret_id, version_id))",
+]
+
+
+class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *KEYSTORE_DDL]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        changes: KeyStoreChanges | None = kwargs.get("key_changes")
+        if changes:
+            self._write_keys(c, changes)
+        return ids
+
+    @staticmethod
+    def _write_keys(c: SQLiteCursor, changes: KeyStoreChanges) -> None:
+        c.executemany("INSERT INTO key_materials VALUES (?, ?)", list(changes.materials.items()))
+        c.executemany("INSERT OR REPLACE INTO data_keys VALUES (?, ?, ?, ?)",
+                      [(s, v, k.key_arn, k.wrapped) for (s, v), k in changes.data_keys.items()])
+        if changes.shred_versions or changes.shred_secrets:
+            # Overwrite freed pages so the destroyed keys do not linger in the file.
+            c.execute("PRAGMA secure_delete = ON")
+            c.executemany("DELETE FROM data_keys WHERE secret_id = ? AND version_id = ?",
+                          changes.shred_versions)
+            c.executemany("DELETE FROM data_keys WHERE secret_id = ?",
+                          [(s,) for s in changes.shred_secrets])
+
+    def material(self, name: str) -> bytes | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
+            row = c.fetchone()
+        return bytes(row[0]) if row else None
+
+    def data_key(self, secret_id: str, version_id: str) -> DataKey | None:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT key_arn, wrapped FROM data_keys WHERE secret_id = ? AND version_id = ?",
+                      (secret_id, version_id))
+            row = c.fetchone()
+        return DataKey(row[0], bytes(row[1])) if row else None
+
+    def put_material_if_absent(self, name: str, wrapped: bytes) -> bytes:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute("INSERT OR IGNORE INTO key_materials VALUES (?, ?)", (name, wrapped))
+            c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
+            return bytes(c.fetchone()[0])
+
+    def key_store_rows(self) -> int:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute("SELECT COUNT(*) FROM data_keys")
+            return int(c.fetchone()[0])
+
+
+class MemoryLedgerRecorder(POPOApplicationRecorder):
+    """In-memory twin of the SQLite recorder, for unit tests and throwaway ledgers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._materials: dict[str, bytes] = {}
+        self._data_keys: dict[tuple[str, str], DataKey] = {}
+
+    def _insert_events(self, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        with self._database_lock:
+            changes: KeyStoreChanges | None = kwargs.get("key_changes")
+            if changes and set(changes.materials) & set(self._materials):
+                from eventsourcing.persistence import IntegrityError
+                raise IntegrityError("key material already recorded")
+            ids = super()._insert_events(stored_events, **kwargs)
+            if changes:
+                self._materials.update(changes.materials)
+                self._data_keys.update(changes.data_keys)
+                for key in changes.shred_versions:
+                    self._data_keys.pop(tuple(key), None)
+                for secret_id in changes.shred_secrets:
+                    for key in [k for k in self._data_keys if k[0] == secret_id]:
+                        del self._data_keys[key]
+            return ids
+
+    def material(self, name: str) -> bytes | None:
+        return self._materials.get(name)
+
+    def data_key(self, secret_id: str, version_id: str) -> DataKey | None:
+        return self._data_keys.get((secret_id, version_id))
+
+    def put_material_if_absent(self, name: str, wrapped: bytes) -> bytes:
+        with self._database_lock:
+            return self._materials.setdefault(name, wrapped)
+
+    def key_store_rows(self) -> int:
+        return len(self._data_keys)
