@@ -92,3 +92,9 @@ ERRORS_BY_CODE: dict[str, type[LedgerError]] = {
         AccessDeniedException,
     )
 }
+
+
+class UnknownOperationException(LedgerError):
+    """The operation is not one this ledger serves."""
+
+    code = "UnknownOperationException"

@@ -87,6 +87,13 @@ class LocalKms:
                 continue  # another writer created it first
         return self.find(DEFAULT_ALIAS)
 
+    def default_key_arn(self) -> str | None:
+        """The AWS managed key's ARN, without creating it."""
+        try:
+            return self.find(DEFAULT_ALIAS).arn
+        except UnknownKey:
+            return None
+
     def create_key(self, description: str, now: datetime, context: dict[str, Any],
                    key_manager: str = "CUSTOMER", alias: str | None = None) -> KmsKey:
         key_id = str(uuid.uuid4())

@@ -1,0 +1,221 @@
+"""SecretsLedger: the one application service every adapter (library, HTTP, CLI) goes through.
+
+`call(operation, request, caller)` validates the AWS-shaped request against the service model,
+runs the operation's handler, and commits everything the call changed, its key-store changes and
+its audit record in a single transaction. A concurrent write to the same secret makes the save
+fail as a whole; the handler then re-runs on fresh state, so no version or label move is lost.
+"""
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import ApplicationRecorder, IntegrityError
+from eventsourcing.utils import get_topic
+
+from ledger.calls import READ_ONLY_OPERATIONS, ApiCall
+from ledger.config import LedgerConfig
+from ledger.context import Caller, RequestContext
+from ledger.errors import (
+    SECRET_NOT_FOUND, InternalServiceError, LedgerError, ResourceNotFoundException,
+    UnknownOperationException,
+)
+from ledger.events import SecretCreated
+from ledger.keys import envelope
+from ledger.keys.keystore import KeyStoreChanges
+from ledger.keys.local_kms import LocalKms
+from ledger.keys.rootkey import load_root_key
+from ledger.name_index import SecretName
+from ledger.names import parse_secret_id
+from ledger.outcome import Call, Outcome
+from ledger.reads import READ_HANDLERS
+from ledger.secret import Secret
+from ledger.servicemodel import sensitive_members
+from ledger.storage import MemoryLedgerRecorder
+from ledger.validation import validate_request
+from ledger.values import Plaintext
+from ledger.writes import WRITE_HANDLERS
+from ledger.events import SecretDeleted, VersionRemoved
+
+HANDLERS = {**WRITE_HANDLERS, **READ_HANDLERS}
+MAX_ATTEMPTS = 50
+
+
+class AllowAllKeyAccess:
+    """Key-use decisions; replaced by policy evaluation where policies are configured."""
+
+    def may_encrypt(self, caller: Caller, key: Any) -> bool:
+        return True
+
+
+class SecretsLedger(Application):
+    name = "SecretsLedger"
+
+    def __init__(self, config: LedgerConfig | None = None, *,
+                 clock: Callable[[], datetime] | None = None, rng: random.Random | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        self.config = config or LedgerConfig()
+        super().__init__(env={**self.config.eventsourcing_env(), **(env or {})})
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.rng = rng or random.SystemRandom()
+        self.key_store = self.recorder
+        self.kms = LocalKms(self.repository, self.key_store, load_root_key(self.config.data_dir),
+                            self.config.region, self.config.account_id, self.save)
+        self.key_access = AllowAllKeyAccess()
+
+    def construct_recorder(self) -> ApplicationRecorder:
+        if self.config.data_dir is None:
+            return MemoryLedgerRecorder()
+        return super().construct_recorder()
+
+    # ---- the API -------------------------------------------------------------------------
+    def call(self, operation: str, request: dict[str, Any], caller: Caller, *,
+             source_ip: str = "127.0.0.1", user_agent: str = "secrets-ledger",
+             request_id: str | None = None, owning_service: str | None = None) -> dict[str, Any]:
+        """Run one Secrets Manager operation as `caller`; returns the AWS-shaped response."""
+        context = RequestContext(
+            request_id=request_id or str(uuid.uuid4()), operation=operation, caller=caller,
+            region=self.config.region, source_ip=source_ip, user_agent=user_agent,
+            parameters=public_parameters(operation, request))
+        try:
+            handler = HANDLERS.get(operation)
+            if handler is None:
+                raise UnknownOperationException(f"The operation {operation} is not supported.")
+            validate_request(operation, request)
+            return self._run(handler, request, context, owning_service)
+        except LedgerError as error:
+            self._record_failure(context, error)
+            raise
+
+    def _run(self, handler: Callable[[Call], Outcome], request: dict[str, Any],
+             context: RequestContext, owning_service: str | None) -> dict[str, Any]:
+        for attempt in range(MAX_ATTEMPTS):
+            call = Call(self, request, context, self.now(), owning_service)
+            outcome = handler(call)
+            try:
+                self._commit(call, outcome)
+                return outcome.response
+            except IntegrityError:
+                time.sleep(self.rng.uniform(0, 0.002 * 2 ** min(attempt, 6)))
+        raise InternalServiceError("The request could not be completed because of contention; "
+                                   "retry it.")
+
+    def _commit(self, call: Call, outcome: Outcome) -> None:
+        read_only = call.context.operation in READ_ONLY_OPERATIONS
+        records = [ApiCall.record(context=call.event_context, now=call.now, read_only=read_only,
+                                  resources=outcome.resources, response=outcome.audit_response)]
+        for arn in outcome.reads:  # BatchGetSecretValue: one GetSecretValue record per secret
+            records.append(ApiCall.record(context={**call.event_context,
+                                                   "operation": "GetSecretValue"},
+                                          now=call.now, read_only=True, resources=[arn]))
+        changes = outcome.key_changes
+        for aggregate in outcome.aggregates:
+            _collect_shredding(aggregate, changes)
+        self.save(*outcome.aggregates, *records, key_changes=changes or None)
+
+    def _record_failure(self, context: RequestContext, error: LedgerError) -> None:
+        record = ApiCall.record(context=context.as_event_field(), now=self.now(),
+                                read_only=context.operation in READ_ONLY_OPERATIONS,
+                                resources=[], error_code=error.code, error_message=error.message)
+        self.save(record)
+
+    # ---- helpers the handlers use ---------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock()
+
+    def new_id(self) -> UUID:
+        return UUID(int=self.rng.getrandbits(128), version=4)
+
+    def new_token(self) -> str:
+        return str(self.new_id())
+
+    def fingerprint(self, value: Plaintext) -> str:
+        return envelope.fingerprint(self.kms.audit_hmac_key(), value.value_type, value.data)
+
+    def name_index(self, name: str) -> SecretName | None:
+        try:
+            return self.repository.get(SecretName.id_for(name))
+        except AggregateNotFoundError:
+            return None
+
+    def find_secret(self, secret_id: str, missing_ok: bool = False) -> Secret | None:
+        """Resolve a name, full ARN or partial ARN to a live secret."""
+        ref = parse_secret_id(secret_id)
+        for name in ref.candidate_names:
+            index = self.name_index(name)
+            if index is None or index.secret_id is None:
+                continue
+            secret: Secret = self.repository.get(index.secret_id)
+            if ref.accepts(secret.name, secret.arn):
+                return secret
+        if missing_ok:
+            return None
+        raise ResourceNotFoundException(SECRET_NOT_FOUND)
+
+    def all_secrets(self) -> list[Secret]:
+        """Every secret not finally deleted (read from the log until the projection serves it)."""
+        topic = get_topic(SecretCreated)
+        secrets, start = [], 0
+        while True:
+            notes = self.recorder.select_notifications(start=start, limit=1000, topics=[topic],
+                                                       inclusive_of_start=False)
+            if not notes:
+                break
+            for note in notes:
+                secret: Secret = self.repository.get(note.originator_id)
+                if not secret.deleted:
+                    secrets.append(secret)
+            start = notes[-1].id
+        return secrets
+
+    def finish_deletion(self, secret: Secret, now: datetime, context: dict[str, Any]) -> SecretName:
+        """Final deletion: the secret ends, its name is freed (its keys go with the save)."""
+        secret.delete_now(now, context)
+        index = self.name_index(secret.name)
+        assert index is not None
+        index.release(now, context)
+        return index
+
+    def purge_expired(self) -> list[str]:
+        """End every recovery window that has passed; returns the ARNs deleted."""
+        now, purged = self.now(), []
+        for secret in self.all_secrets():
+            if secret.deletion is None or secret.deletion.delete_after > now:
+                continue
+            context = RequestContext.service(str(uuid.uuid4()), "EndSecretVersionDelete",
+                                             self.config.region, self.config.account_id)
+            fields = context.as_event_field()
+            index = self.finish_deletion(secret, now, fields)
+            record = ApiCall.record(context=fields, now=now, read_only=False,
+                                    resources=[secret.arn], event_type="AwsServiceEvent")
+            changes = KeyStoreChanges(shred_secrets=[secret.id.hex])
+            try:
+                self.save(secret, index, record, key_changes=changes)
+            except IntegrityError:
+                continue  # restored or purged concurrently: the next run decides again
+            purged.append(secret.arn)
+        return purged
+
+
+def _collect_shredding(aggregate: Any, changes: KeyStoreChanges) -> None:
+    """Removed versions and deleted secrets lose their data keys in the same transaction."""
+    for event in getattr(aggregate, "_pending_events", []):
+        if isinstance(event, VersionRemoved):
+            changes.shred_versions.append((aggregate.id.hex, event.version_id))
+        elif isinstance(event, SecretDeleted):
+            changes.shred_secrets.append(aggregate.id.hex)
+
+
+def public_parameters(operation: str, request: dict[str, Any]) -> dict[str, Any]:
+    """The request without the members the service model marks sensitive."""
+    try:
+        hidden = sensitive_members(operation)
+    except ValueError:
+        hidden = frozenset()
+    return {k: v for k, v in request.items() if k not in hidden and not isinstance(v, bytes)}

@@ -1,0 +1,37 @@
+"""What one operation produced: the response, and everything to commit in one transaction."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from ledger.context import RequestContext
+from ledger.keys.keystore import KeyStoreChanges
+
+if TYPE_CHECKING:
+    from ledger.application import SecretsLedger
+
+
+@dataclass
+class Call:
+    """One request in flight: the handler's whole world."""
+
+    ledger: SecretsLedger
+    request: dict[str, Any]
+    context: RequestContext
+    now: datetime
+    owning_service: str | None = None  # set only by embedding code, never by a request
+
+    @property
+    def event_context(self) -> dict[str, Any]:
+        return self.context.as_event_field()
+
+
+@dataclass
+class Outcome:
+    response: dict[str, Any]
+    resources: list[str] = field(default_factory=list)
+    aggregates: list[Any] = field(default_factory=list)
+    key_changes: KeyStoreChanges = field(default_factory=KeyStoreChanges)
+    audit_response: dict[str, Any] | None = None
+    reads: list[str] = field(default_factory=list)  # ARNs whose values a batch call returned

@@ -1,0 +1,51 @@
+"""Shared fixtures: a ledger in memory and on an SQLite file, a settable clock, callers."""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ledger.application import SecretsLedger
+from ledger.config import LedgerConfig
+from ledger.context import Caller
+from ledger.secret import Limits
+
+
+class Clock:
+    """A clock tests move by hand, so time-dependent rules need no patching."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 3, 17, 3, 12, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def caller() -> Caller:
+    return Caller(arn="arn:aws:iam::123456789012:user/alice", access_key_id="AKIAALICE000000001",
+                  principal_id="AIDAALICE")
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def ledger(request, tmp_path, clock) -> SecretsLedger:
+    """The ledger on each store; behaviour tests run against both."""
+    data_dir = None if request.param == "memory" else tmp_path / "data"
+    config = LedgerConfig(data_dir=data_dir, limits=Limits(max_versions=10))
+    return SecretsLedger(config, clock=clock, rng=random.Random(7))
+
+
+@pytest.fixture
+def sqlite_ledger(tmp_path, clock) -> SecretsLedger:
+    config = LedgerConfig(data_dir=tmp_path / "data", limits=Limits(max_versions=10))
+    return SecretsLedger(config, clock=clock, rng=random.Random(7))
