@@ -1,0 +1,33 @@
+"""`secrets-ledger`: a thin command line over the one application service.
+
+Each command group lives in its own module exposing `register(subparsers)`; a command's handler
+takes the parsed arguments and returns the process exit status.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = [
+    "tools.commands.secrets",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="secrets-ledger",
+                                     description="Event-sourced secrets store with AWS Secrets "
+                                                 "Manager semantics and a tamper-evident log.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
