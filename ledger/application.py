@@ -32,6 +32,7 @@ from ledger.keys.keystore import KeyStoreChanges
 from ledger.keys.local_kms import LocalKms
 from ledger.keys.rootkey import load_root_key
 from ledger.name_index import SecretName
+from ledger.loading import load
 from ledger.names import parse_secret_id
 from ledger.outcome import Call, Outcome
 from ledger.reads import READ_HANDLERS
@@ -68,6 +69,7 @@ class SecretsLedger(Application):
         self.kms = LocalKms(self.repository, self.key_store, load_root_key(self.config.data_dir),
                             self.config.region, self.config.account_id, self.save)
         self.key_access = AllowAllKeyAccess()
+        self._secret_ids: dict[str, UUID] = {}
 
     def construct_recorder(self) -> ApplicationRecorder:
         if self.config.data_dir is None:
@@ -138,9 +140,10 @@ class SecretsLedger(Application):
     def fingerprint(self, value: Plaintext) -> str:
         return envelope.fingerprint(self.kms.audit_hmac_key(), value.value_type, value.data)
 
-    def name_index(self, name: str) -> SecretName | None:
+    def name_index(self, name: str, for_update: bool = False) -> SecretName | None:
+        """The index entry of a name; a private copy only when the caller will change it."""
         try:
-            return self.repository.get(SecretName.id_for(name))
+            return load(self.repository, SecretName.id_for(name), for_update=for_update)
         except AggregateNotFoundError:
             return None
 
@@ -148,15 +151,29 @@ class SecretsLedger(Application):
         """Resolve a name, full ARN or partial ARN to a live secret."""
         ref = parse_secret_id(secret_id)
         for name in ref.candidate_names:
-            index = self.name_index(name)
-            if index is None or index.secret_id is None:
-                continue
-            secret: Secret = self.repository.get(index.secret_id)
-            if ref.accepts(secret.name, secret.arn):
+            secret = self._live_secret_named(name)
+            if secret is not None and ref.accepts(secret.name, secret.arn):
                 return secret
         if missing_ok:
             return None
         raise ResourceNotFoundException(SECRET_NOT_FOUND)
+
+    def _live_secret_named(self, name: str) -> Secret | None:
+        """A live secret holds its name until its SecretDeleted event, so a remembered
+        name -> id stays right for as long as that secret, read fresh, is not deleted."""
+        remembered = self._secret_ids.get(name)
+        if remembered is not None:
+            secret: Secret = load(self.repository, remembered)
+            if not secret.deleted:
+                return secret
+            self._secret_ids.pop(name, None)
+        index = self.name_index(name)
+        if index is None or index.secret_id is None:
+            return None
+        if len(self._secret_ids) >= 10_000:
+            self._secret_ids.clear()
+        self._secret_ids[name] = index.secret_id
+        return load(self.repository, index.secret_id)
 
     def all_secrets(self) -> list[Secret]:
         """Every secret not finally deleted (read from the log until the projection serves it)."""
@@ -168,7 +185,7 @@ class SecretsLedger(Application):
             if not notes:
                 break
             for note in notes:
-                secret: Secret = self.repository.get(note.originator_id)
+                secret: Secret = load(self.repository, note.originator_id)
                 if not secret.deleted:
                     secrets.append(secret)
             start = notes[-1].id
@@ -177,7 +194,7 @@ class SecretsLedger(Application):
     def finish_deletion(self, secret: Secret, now: datetime, context: dict[str, Any]) -> SecretName:
         """Final deletion: the secret ends, its name is freed (its keys go with the save)."""
         secret.delete_now(now, context)
-        index = self.name_index(secret.name)
+        index = self.name_index(secret.name, for_update=True)
         assert index is not None
         index.release(now, context)
         return index

@@ -33,7 +33,10 @@ class LedgerConfig:
         return cls(**settings)
 
     def eventsourcing_env(self) -> dict[str, str]:
-        env = {"TRANSCODER_TOPIC": "ledger.codec:MsgPackTranscoder"}
+        # Cached aggregates are fast-forwarded from the store on every read, so several
+        # processes on one log still see each other's writes.
+        env = {"TRANSCODER_TOPIC": "ledger.codec:MsgPackTranscoder",
+               "AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
         if self.data_dir is None:
             env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
             return env

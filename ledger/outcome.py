@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,7 @@ class Call:
     now: datetime
     owning_service: str | None = None  # set only by embedding code, never by a request
 
-    @property
+    @cached_property
     def event_context(self) -> dict[str, Any]:
         return self.context.as_event_field()
 

@@ -5,7 +5,8 @@ version ids come in as arguments so replay is exact and tests need no patching.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -38,7 +39,7 @@ class SealedValue:
         return f"SealedValue({self.value_type}, {len(self.ciphertext)} bytes, key={self.key_arn})"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Version:
     version_id: str
     created_at: datetime
@@ -73,6 +74,19 @@ class Secret(Aggregate):
         self.deleted = False
         self.last_changed_at: datetime = self.created_on
         self.last_accessed: datetime | None = None
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
+        """Copy for a command: events and sealed values are immutable and can be shared.
+
+        The repository copies a cached aggregate before every command; a generic deep copy
+        of every version's ciphertext was the slowest step of a write.
+        """
+        clone = copy.copy(self)
+        clone.versions = dict(self.versions)
+        clone.labels = dict(self.labels)
+        clone.tags = dict(self.tags) if self.tags is not None else None
+        clone._pending_events = list(self._pending_events)
+        return clone
 
     # ---- queries -------------------------------------------------------------------------
     def stages_of(self, version_id: str) -> list[str]:
@@ -240,9 +254,8 @@ class Secret(Aggregate):
     @when.register
     def _(self, event: VersionReEncrypted) -> None:
         version = self.versions[event.version_id]
-        sealed = version.sealed
-        version.sealed = SealedValue(sealed.value_type, sealed.ciphertext, sealed.fingerprint,
-                                     event.to_key_arn)
+        sealed = replace(version.sealed, key_arn=event.to_key_arn)
+        self.versions[event.version_id] = replace(version, sealed=sealed)
 
     @when.register
     def _(self, event: DescriptionChanged) -> None:
@@ -278,5 +291,6 @@ class Secret(Aggregate):
 
     @when.register
     def _(self, event: SecretAccessed) -> None:
-        self.versions[event.version_id].last_accessed = event.day
+        version = self.versions[event.version_id]
+        self.versions[event.version_id] = replace(version, last_accessed=event.day)
         self.last_accessed = event.day

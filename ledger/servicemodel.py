@@ -73,6 +73,7 @@ def is_sensitive(shape: Shape) -> bool:
     return any(s.metadata.get("sensitive", False) for s in walk(shape))
 
 
+@cache
 def sensitive_members(operation: str) -> frozenset[str]:
     shape = input_shape(operation)
     if shape is None:

@@ -11,6 +11,7 @@ from ledger import values
 from ledger.errors import (
     InvalidParameterException, InvalidRequestException, ResourceExistsException,
 )
+from ledger.loading import load
 from ledger.names import check_name, secret_arn
 from ledger.name_index import SecretName
 from ledger.outcome import Call, Outcome
@@ -57,9 +58,9 @@ def create_secret(call: Call) -> Outcome:
     tags = _tag_pairs(request.get("Tags"))
     _check_tag_count(len(dict(tags)))
     token = _version_token(call) if value else None
-    index = ledger.name_index(name)
+    index = ledger.name_index(name, for_update=True)
     if index is not None and index.secret_id is not None:
-        existing: Secret = ledger.repository.get(index.secret_id)
+        existing: Secret = load(ledger.repository, index.secret_id, for_update=False)
         if existing.scheduled_for_deletion:
             raise InvalidRequestException("You can't create this secret because a secret with "
                                           "this name is already scheduled for deletion.")

@@ -18,6 +18,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger.errors import DecryptionFailure, EncryptionFailure
 from ledger.keys import envelope
 from ledger.keys.keystore import KeyStore, KeyStoreChanges
+from ledger.loading import load
 from ledger.keys.kms_key import DEFAULT_ALIAS, ENABLED, KeyAlias, KmsKey
 
 Save = Callable[..., Any]
@@ -33,6 +34,7 @@ class LocalKms:
         self._repository, self._key_store, self._root_key = repository, key_store, root_key
         self.region, self.account_id, self._save = region, account_id, save
         self._materials: dict[str, bytes] = {}
+        self._default_key_id: str | None = None
         self._lock = threading.Lock()
 
     # ---- naming ---------------------------------------------------------------------------
@@ -46,19 +48,24 @@ class LocalKms:
             if resource.startswith("key/"):
                 return resource[4:]
             identifier = resource
+        if identifier == DEFAULT_ALIAS and self._default_key_id:
+            return self._default_key_id  # the AWS managed alias never moves
         if identifier.startswith("alias/"):
             try:
-                alias: KeyAlias = self._repository.get(KeyAlias.id_for(identifier))
+                alias: KeyAlias = load(self._repository, KeyAlias.id_for(identifier), for_update=False)
             except AggregateNotFoundError:
                 raise UnknownKey(identifier) from None
             if alias.key_id is None:
                 raise UnknownKey(identifier)
+            if identifier == DEFAULT_ALIAS:
+                self._default_key_id = alias.key_id
             return alias.key_id
         return identifier
 
-    def find(self, identifier: str) -> KmsKey:
+    def find(self, identifier: str, for_update: bool = False) -> KmsKey:
         try:
-            return self._repository.get(KmsKey.id_for(self._key_id_of(identifier)))
+            return load(self._repository, KmsKey.id_for(self._key_id_of(identifier)),
+                        for_update=for_update)
         except AggregateNotFoundError:
             raise UnknownKey(identifier) from None
 
@@ -108,7 +115,7 @@ class LocalKms:
 
     def set_state(self, identifier: str, state: str, now: datetime, context: dict[str, Any],
                   deletion_date: datetime | None = None) -> KmsKey:
-        key = self.find(identifier)
+        key = self.find(identifier, for_update=True)
         key.change_state(state, now, context, deletion_date)
         self._save(key)
         return key
