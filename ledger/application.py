@@ -79,11 +79,16 @@ class SecretsLedger(Application):
     # ---- the API -------------------------------------------------------------------------
     def call(self, operation: str, request: dict[str, Any], caller: Caller, *,
              source_ip: str = "127.0.0.1", user_agent: str = "secrets-ledger",
-             request_id: str | None = None, owning_service: str | None = None) -> dict[str, Any]:
-        """Run one Secrets Manager operation as `caller`; returns the AWS-shaped response."""
+             request_id: str | None = None, owning_service: str | None = None,
+             region: str | None = None) -> dict[str, Any]:
+        """Run one Secrets Manager operation as `caller`; returns the AWS-shaped response.
+
+        `region` is the Region the request was addressed to (new ARNs and the audit record
+        carry it); None means the configured one.
+        """
         context = RequestContext(
             request_id=request_id or str(uuid.uuid4()), operation=operation, caller=caller,
-            region=self.config.region, source_ip=source_ip, user_agent=user_agent,
+            region=region or self.config.region, source_ip=source_ip, user_agent=user_agent,
             parameters=public_parameters(operation, request))
         try:
             handler = HANDLERS.get(operation)
@@ -94,6 +99,15 @@ class SecretsLedger(Application):
         except LedgerError as error:
             self._record_failure(context, error)
             raise
+
+    def record_rejected_call(self, operation: str, error: LedgerError, caller: Caller, *,
+                             source_ip: str, user_agent: str, request_id: str,
+                             region: str | None = None) -> None:
+        """Audit a call refused before it reached an operation (authentication, protocol)."""
+        context = RequestContext(request_id=request_id, operation=operation, caller=caller,
+                                 region=region or self.config.region, source_ip=source_ip,
+                                 user_agent=user_agent)
+        self._record_failure(context, error)
 
     def _run(self, handler: Callable[[Call], Outcome], request: dict[str, Any],
              context: RequestContext, owning_service: str | None) -> dict[str, Any]:

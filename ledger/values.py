@@ -65,6 +65,14 @@ def encryption_context(secret_arn: str, version_id: str) -> dict[str, str]:
     return {"SecretARN": secret_arn, "SecretVersionId": version_id}
 
 
+KEY_ACCESS_PROBE = "RequestToValidateKeyAccess"
+
+
+def probe_key(kms: LocalKms, key: KmsKey, secret_arn: str) -> None:
+    """Fail now if `key` cannot encrypt, as Secrets Manager's throw-away data key on a key change does."""
+    kms.generate_data_key(key, encryption_context(secret_arn, KEY_ACCESS_PROBE))
+
+
 def seal(kms: LocalKms, key: KmsKey, secret_arn: str, version_id: str, value: Plaintext,
          fingerprint: str) -> tuple[SealedValue, DataKey]:
     context = encryption_context(secret_arn, version_id)

@@ -69,9 +69,10 @@ def create_secret(call: Call) -> Outcome:
             return Outcome(response, resources=[existing.arn], audit_response={"arn": existing.arn})
         raise ResourceExistsException(f"The operation failed because the secret {name} already exists.")
     kms_key_id = request.get("KmsKeyId") or None
+    arn = secret_arn(call.context.region, ledger.config.account_id, name, ledger.rng)
     if kms_key_id:
-        ledger.kms.key_for_secret(kms_key_id, call.now, call.event_context)
-    arn = secret_arn(ledger.config.region, ledger.config.account_id, name, ledger.rng)
+        key = ledger.kms.key_for_secret(kms_key_id, call.now, call.event_context)
+        values.probe_key(ledger.kms, key, arn)
     secret = Secret.create(secret_id=ledger.new_id(), name=name, arn=arn,
                            description=request.get("Description"), kms_key_id=kms_key_id,
                            tags=tags, owning_service=call.owning_service,
@@ -109,6 +110,8 @@ def _change_key(call: Call, secret: Secret, outcome: Outcome, kms_key_id: str | 
     """New versions use the new key; labelled versions are re-encrypted if the caller may."""
     ledger = call.ledger
     key = ledger.kms.key_for_secret(kms_key_id, call.now, call.event_context)
+    if kms_key_id != secret.kms_key_id:
+        values.probe_key(ledger.kms, key, secret.arn)
     if not secret.change_key(kms_key_id, call.now, call.event_context):
         return
     if not ledger.key_access.may_encrypt(call.context.caller, key):

@@ -1,0 +1,85 @@
+"""Where read models live: SQLite tables plus eventsourcing's tracking table, in one datastore.
+
+On disk the store shares the ledger's own file (`ledger.db`), so one backup holds the log and
+every view. The in-memory twin is a private shared-cache SQLite database, so both backends run
+the same SQL and cannot drift apart. A view's rows and its position are written in one
+transaction (`TrackingRecorder`), which is what makes catch-up exactly-once.
+"""
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
+
+LOCK_TIMEOUT_SECONDS = 30
+
+
+class ReadStore(SQLiteTrackingRecorder):
+    """Tables of every registered view plus the single-row `tracking` table."""
+
+    def __init__(self, datastore: SQLiteDatastore, ddl: Sequence[str]) -> None:
+        self._ddl = list(ddl)
+        super().__init__(datastore)
+        self.create_table()
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self._ddl]
+
+    @contextmanager
+    def writing(self) -> Iterator[SQLiteCursor]:
+        with self.datastore.transaction(commit=True) as cursor:
+            yield cursor
+
+    @contextmanager
+    def reading(self) -> Iterator[SQLiteCursor]:
+        """One read transaction: a consistent snapshot under WAL."""
+        with self.datastore.transaction(commit=False) as cursor:
+            yield cursor
+
+    def record_position(self, cursor: SQLiteCursor, view: str, position: int) -> None:
+        """Raises IntegrityError unless `position` is past the view's recorded one."""
+        self._insert_tracking(cursor, Tracking(view, position))
+
+    def position(self, view: str) -> int:
+        return self.max_tracking_id(view) or 0
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.reading() as cursor:
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def reset(self, view: str, tables: Mapping[str, str]) -> None:
+        """Forget a view entirely (rows and position together), ready for a rebuild from 0."""
+        with self.writing() as cursor:
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")
+            cursor.execute("DELETE FROM tracking WHERE application_name = ?", (view,))
+
+    def digest(self, tables: Mapping[str, str]) -> str:
+        """SHA-256 over every row of each table in key order (`{table: order by}`)."""
+        digest = hashlib.sha256()
+        with self.reading() as cursor:
+            for table, order in sorted(tables.items()):
+                digest.update(table.encode() + b"\0")
+                cursor.execute(f"SELECT * FROM {table} ORDER BY {order}")
+                for row in cursor.fetchall():
+                    digest.update(repr(tuple(row)).encode() + b"\n")
+        return digest.hexdigest()
+
+    def close(self) -> None:
+        self.datastore.close()
+
+
+def open_store(db_path: Path | None, ddl: Sequence[str]) -> ReadStore:
+    """A store in the ledger's SQLite file, or in a private in-memory database when None."""
+    if db_path is None:
+        name = f"file:read-models-{uuid.uuid4().hex}?mode=memory&cache=shared"
+    else:
+        name = str(db_path)
+    return ReadStore(SQLiteDatastore(name, lock_timeout=LOCK_TIMEOUT_SECONDS), ddl)
