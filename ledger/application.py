@@ -7,6 +7,7 @@ fail as a whole; the handler then re-runs on fresh state, so no version or label
 """
 from __future__ import annotations
 
+import copy
 import random
 import time
 import uuid
@@ -40,6 +41,7 @@ from ledger.secret import Secret
 from ledger.servicemodel import sensitive_members
 from ledger.storage import MemoryLedgerRecorder
 from ledger.validation import validate_request
+from ledger import values
 from ledger.values import Plaintext
 from ledger.writes import WRITE_HANDLERS
 from ledger.events import SecretDeleted, VersionRemoved
@@ -94,6 +96,7 @@ class SecretsLedger(Application):
             handler = HANDLERS.get(operation)
             if handler is None:
                 raise UnknownOperationException(f"The operation {operation} is not supported.")
+            request = values.with_binary_decoded(request)
             validate_request(operation, request)
             return self._run(handler, request, context, owning_service)
         except LedgerError as error:
@@ -112,8 +115,13 @@ class SecretsLedger(Application):
     def _run(self, handler: Callable[[Call], Outcome], request: dict[str, Any],
              context: RequestContext, owning_service: str | None) -> dict[str, Any]:
         for attempt in range(MAX_ATTEMPTS):
-            call = Call(self, request, context, self.now(), owning_service)
-            outcome = handler(call)
+            call = Call(self, request, context, self.now(), owning_service, attempt)
+            try:
+                outcome = handler(call)
+            except LedgerError:
+                if not call.used_stale_state:
+                    raise
+                continue  # the remembered copy may be behind: decide again on fresh state
             try:
                 self._commit(call, outcome)
                 return outcome.response
@@ -134,6 +142,9 @@ class SecretsLedger(Application):
         for aggregate in outcome.aggregates:
             _collect_shredding(aggregate, changes)
         self.save(*outcome.aggregates, *records, key_changes=changes or None)
+        for aggregate in outcome.aggregates:
+            if isinstance(aggregate, Secret) and self.repository.cache is not None:
+                self.repository.cache.put(aggregate.id, aggregate)  # the next write starts here
 
     def _record_failure(self, context: RequestContext, error: LedgerError) -> None:
         record = ApiCall.record(context=context.as_event_field(), now=self.now(),
@@ -161,23 +172,30 @@ class SecretsLedger(Application):
         except AggregateNotFoundError:
             return None
 
-    def find_secret(self, secret_id: str, missing_ok: bool = False) -> Secret | None:
-        """Resolve a name, full ARN or partial ARN to a live secret."""
+    def find_secret(self, secret_id: str, missing_ok: bool = False,
+                    stale_ok: bool = False) -> Secret | None:
+        """Resolve a name, full ARN or partial ARN to a live secret.
+
+        `stale_ok` lets a write start from this process's last copy without reading the store:
+        if the copy is behind, the save conflicts on the aggregate's version and the write is
+        decided again on fresh state, so staleness costs a retry, never correctness.
+        """
         ref = parse_secret_id(secret_id)
         for name in ref.candidate_names:
-            secret = self._live_secret_named(name)
+            secret = self._live_secret_named(name, stale_ok)
             if secret is not None and ref.accepts(secret.name, secret.arn):
                 return secret
         if missing_ok:
             return None
         raise ResourceNotFoundException(SECRET_NOT_FOUND)
 
-    def _live_secret_named(self, name: str) -> Secret | None:
+    def _live_secret_named(self, name: str, stale_ok: bool = False) -> Secret | None:
         """A live secret holds its name until its SecretDeleted event, so a remembered
         name -> id stays right for as long as that secret, read fresh, is not deleted."""
         remembered = self._secret_ids.get(name)
         if remembered is not None:
-            secret: Secret = load(self.repository, remembered)
+            secret: Secret = (self._remembered_copy(remembered) if stale_ok else None) or \
+                load(self.repository, remembered)
             if not secret.deleted:
                 return secret
             self._secret_ids.pop(name, None)
@@ -188,6 +206,14 @@ class SecretsLedger(Application):
             self._secret_ids.clear()
         self._secret_ids[name] = index.secret_id
         return load(self.repository, index.secret_id)
+
+    def _remembered_copy(self, secret_id: UUID) -> Secret | None:
+        if self.repository.cache is None:
+            return None
+        try:
+            return copy.deepcopy(self.repository.cache.get(secret_id))
+        except KeyError:
+            return None
 
     def all_secrets(self) -> list[Secret]:
         """Every secret not finally deleted (read from the log until the projection serves it)."""

@@ -22,6 +22,15 @@ class Call:
     context: RequestContext
     now: datetime
     owning_service: str | None = None  # set only by embedding code, never by a request
+    attempt: int = 0
+    used_stale_state: bool = False
+
+    def secret_to_change(self, secret_id: str, missing_ok: bool = False) -> Any:
+        """The secret a write will change: on a first attempt, possibly this process's last
+        copy (see `SecretsLedger.find_secret`)."""
+        stale_ok = self.attempt == 0
+        self.used_stale_state = self.used_stale_state or stale_ok
+        return self.ledger.find_secret(secret_id, missing_ok=missing_ok, stale_ok=stale_ok)
 
     @cached_property
     def event_context(self) -> dict[str, Any]:

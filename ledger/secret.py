@@ -102,10 +102,11 @@ class Secret(Aggregate):
         return self.versions.get(version_id) if version_id else None
 
     # ---- guards --------------------------------------------------------------------------
-    def check_writable(self) -> None:
+    def check_writable(self, acting_service: str | None = None) -> None:
+        """Refuse changes during the recovery window, and by anyone but a managed secret's owner."""
         if self.deletion is not None:
             raise InvalidRequestException(MARKED_FOR_DELETION)
-        if self.owning_service:
+        if self.owning_service and acting_service != self.owning_service:
             raise InvalidRequestException(
                 f"This secret is managed by an AWS service ({self.owning_service}), and you must "
                 "use that service to update it.")
@@ -123,9 +124,10 @@ class Secret(Aggregate):
 
     # ---- commands ------------------------------------------------------------------------
     def add_version(self, version_id: str, sealed: SealedValue, stages: list[str] | None,
-                    limits: Limits, now: datetime, context: dict[str, Any]) -> list[str]:
+                    limits: Limits, now: datetime, context: dict[str, Any],
+                    acting_service: str | None = None) -> list[str]:
         """Record a new version, move labels, then apply the version quota and cleanup rule."""
-        self.check_writable()
+        self.check_writable(acting_service)
         moves = label_rules.for_new_value(self.labels, version_id, stages)
         label_rules.check_label_quota(self.labels, moves, limits.max_labels)
         self._trigger(VersionCreated, now, context, version_id=version_id,
@@ -136,19 +138,22 @@ class Secret(Aggregate):
         return self.stages_of(version_id)
 
     def update_stage(self, label: str, remove_from: str | None, move_to: str | None,
-                     limits: Limits, now: datetime, context: dict[str, Any]) -> None:
-        self.check_writable()
+                     limits: Limits, now: datetime, context: dict[str, Any],
+                     acting_service: str | None = None) -> None:
+        self.check_writable(acting_service)
         moves = label_rules.for_stage_update(self.labels, label, remove_from, move_to)
         label_rules.check_label_quota(self.labels, moves, limits.max_labels)
         self._move_labels(moves, now, context)
 
-    def change_description(self, description: str, now: datetime, context: dict[str, Any]) -> None:
-        self.check_writable()
+    def change_description(self, description: str, now: datetime, context: dict[str, Any],
+                           acting_service: str | None = None) -> None:
+        self.check_writable(acting_service)
         if description != self.description:
             self._trigger(DescriptionChanged, now, context, description=description)
 
-    def change_key(self, kms_key_id: str | None, now: datetime, context: dict[str, Any]) -> bool:
-        self.check_writable()
+    def change_key(self, kms_key_id: str | None, now: datetime, context: dict[str, Any],
+                   acting_service: str | None = None) -> bool:
+        self.check_writable(acting_service)
         if kms_key_id == self.kms_key_id:
             return False
         self._trigger(KeyChanged, now, context, from_key=self.kms_key_id, to_key=kms_key_id)
@@ -167,12 +172,14 @@ class Secret(Aggregate):
             self._trigger(VersionReEncrypted, now, context, version_id=version_id,
                           from_key_arn=from_key, to_key_arn=to_key_arn)
 
-    def tag(self, tags: list[list[str]], now: datetime, context: dict[str, Any]) -> None:
-        self.check_writable()
+    def tag(self, tags: list[list[str]], now: datetime, context: dict[str, Any],
+            acting_service: str | None = None) -> None:
+        self.check_writable(acting_service)
         self._trigger(TagsChanged, now, context, added=tags, removed=[])
 
-    def untag(self, keys: list[str], now: datetime, context: dict[str, Any]) -> None:
-        self.check_writable()
+    def untag(self, keys: list[str], now: datetime, context: dict[str, Any],
+              acting_service: str | None = None) -> None:
+        self.check_writable(acting_service)
         self._trigger(TagsChanged, now, context, added=[], removed=keys)
 
     def schedule_deletion(self, window_days: int, now: datetime, context: dict[str, Any]) -> None:

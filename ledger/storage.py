@@ -38,9 +38,11 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
         c.executemany("INSERT INTO key_materials VALUES (?, ?)", list(changes.materials.items()))
         c.executemany("INSERT OR REPLACE INTO data_keys VALUES (?, ?, ?, ?)",
                       [(s, v, k.key_arn, k.wrapped) for (s, v), k in changes.data_keys.items()])
-        if changes.shred_versions or changes.shred_secrets:
+        if changes.shred_versions or changes.shred_secrets or changes.shred_materials:
             # Overwrite freed pages so the destroyed keys do not linger in the file.
             c.execute("PRAGMA secure_delete = ON")
+            c.executemany("DELETE FROM key_materials WHERE name = ?",
+                          [(n,) for n in changes.shred_materials])
             c.executemany("DELETE FROM data_keys WHERE secret_id = ? AND version_id = ?",
                           changes.shred_versions)
             c.executemany("DELETE FROM data_keys WHERE secret_id = ?",
@@ -90,6 +92,8 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
             if changes:
                 self._materials.update(changes.materials)
                 self._data_keys.update(changes.data_keys)
+                for name in changes.shred_materials:
+                    self._materials.pop(name, None)
                 for key in changes.shred_versions:
                     self._data_keys.pop(tuple(key), None)
                 for secret_id in changes.shred_secrets:

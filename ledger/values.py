@@ -52,6 +52,17 @@ def value_from_request(request: dict[str, Any], required: bool) -> Plaintext | N
     return None
 
 
+def with_binary_decoded(request: Any) -> Any:
+    """The request with a base64-text SecretBinary (its JSON wire form) decoded to bytes.
+
+    Done before model validation, so the blob's limits are measured in bytes and text that is
+    not base64 is an InvalidParameterException rather than a type error.
+    """
+    if not isinstance(request, dict) or not isinstance(request.get(BINARY), str):
+        return request
+    return {**request, BINARY: _binary(request[BINARY])}
+
+
 def _binary(value: Any) -> bytes:
     if isinstance(value, (bytes, bytearray)):
         return bytes(value)

@@ -45,7 +45,7 @@ def _add_value(call: Call, secret: Secret, outcome: Outcome, value: values.Plain
     fingerprint = ledger.fingerprint(value)
     sealed, data_key = values.seal(ledger.kms, key, secret.arn, version_id, value, fingerprint)
     labels = secret.add_version(version_id, sealed, stages, ledger.config.limits, call.now,
-                                call.event_context)
+                                call.event_context, call.owning_service)
     outcome.key_changes.data_keys[(secret.id.hex, version_id)] = data_key
     return labels
 
@@ -89,13 +89,14 @@ def create_secret(call: Call) -> Outcome:
 
 def update_secret(call: Call) -> Outcome:
     request, ledger = call.request, call.ledger
-    secret = ledger.find_secret(request["SecretId"])
-    secret.check_writable()
+    secret = call.secret_to_change(request["SecretId"])
+    secret.check_writable(call.owning_service)
     value = values.value_from_request(request, required=False)
     outcome = Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
                       aggregates=[secret], audit_response={"arn": secret.arn})
     if request.get("Description") is not None:
-        secret.change_description(request["Description"], call.now, call.event_context)
+        secret.change_description(request["Description"], call.now, call.event_context,
+                                  call.owning_service)
     if request.get("KmsKeyId") is not None:
         _change_key(call, secret, outcome, request["KmsKeyId"] or None)
     if value is not None:
@@ -112,7 +113,7 @@ def _change_key(call: Call, secret: Secret, outcome: Outcome, kms_key_id: str | 
     key = ledger.kms.key_for_secret(kms_key_id, call.now, call.event_context)
     if kms_key_id != secret.kms_key_id:
         values.probe_key(ledger.kms, key, secret.arn)
-    if not secret.change_key(kms_key_id, call.now, call.event_context):
+    if not secret.change_key(kms_key_id, call.now, call.event_context, call.owning_service):
         return
     if not ledger.key_access.may_encrypt(call.context.caller, key):
         return
@@ -127,8 +128,8 @@ def _change_key(call: Call, secret: Secret, outcome: Outcome, kms_key_id: str | 
 
 def put_secret_value(call: Call) -> Outcome:
     request, ledger = call.request, call.ledger
-    secret = ledger.find_secret(request["SecretId"])
-    secret.check_writable()
+    secret = call.secret_to_change(request["SecretId"])
+    secret.check_writable(call.owning_service)
     value = values.value_from_request(request, required=True)
     token = _version_token(call)
     outcome = Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
@@ -143,14 +144,14 @@ def put_secret_value(call: Call) -> Outcome:
 
 def update_secret_version_stage(call: Call) -> Outcome:
     request = call.request
-    secret = call.ledger.find_secret(request["SecretId"])
+    secret = call.secret_to_change(request["SecretId"])
     for member in ("RemoveFromVersionId", "MoveToVersionId"):
         version_id = request.get(member)
         if version_id is not None and version_id not in secret.versions:
             raise InvalidParameterException(f"Not a valid version: {version_id}")
     secret.update_stage(request["VersionStage"], request.get("RemoveFromVersionId"),
                         request.get("MoveToVersionId"), call.ledger.config.limits, call.now,
-                        call.event_context)
+                        call.event_context, call.owning_service)
     return Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
                    aggregates=[secret], audit_response={"arn": secret.arn})
 
@@ -164,11 +165,11 @@ def delete_secret(call: Call) -> Outcome:
     if window is not None and not 7 <= window <= 30:
         raise InvalidParameterException("The RecoveryWindowInDays value must be between 7 and 30 "
                                         "days (inclusive).")
-    secret = ledger.find_secret(request["SecretId"], missing_ok=force)
+    secret = call.secret_to_change(request["SecretId"], missing_ok=force)
     if secret is None:  # a forced delete of an unknown secret is not an error
         return Outcome({"Name": request["SecretId"], "DeletionDate": call.now.timestamp()})
     if secret.owning_service:
-        secret.check_writable()
+        secret.check_writable(call.owning_service)
     outcome = Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
                       aggregates=[secret])
     if force:
@@ -184,24 +185,25 @@ def delete_secret(call: Call) -> Outcome:
 
 
 def restore_secret(call: Call) -> Outcome:
-    secret = call.ledger.find_secret(call.request["SecretId"])
+    secret = call.secret_to_change(call.request["SecretId"])
     secret.cancel_deletion(call.now, call.event_context)
     return Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
                    aggregates=[secret], audit_response={"arn": secret.arn})
 
 
 def tag_resource(call: Call) -> Outcome:
-    secret = call.ledger.find_secret(call.request["SecretId"])
+    secret = call.secret_to_change(call.request["SecretId"])
     tags = _tag_pairs(call.request["Tags"])
-    secret.check_writable()
+    secret.check_writable(call.owning_service)
     _check_tag_count(len({**(secret.tags or {}), **dict(tags)}))
-    secret.tag(tags, call.now, call.event_context)
+    secret.tag(tags, call.now, call.event_context, call.owning_service)
     return Outcome({}, resources=[secret.arn], aggregates=[secret])
 
 
 def untag_resource(call: Call) -> Outcome:
-    secret = call.ledger.find_secret(call.request["SecretId"])
-    secret.untag(list(call.request["TagKeys"]), call.now, call.event_context)
+    secret = call.secret_to_change(call.request["SecretId"])
+    secret.untag(list(call.request["TagKeys"]), call.now, call.event_context,
+                 call.owning_service)
     return Outcome({}, resources=[secret.arn], aggregates=[secret])
 
 

@@ -27,9 +27,11 @@ class KeyStoreChanges:
     data_keys: dict[tuple[str, str], DataKey] = field(default_factory=dict)  # (secret, version)
     shred_versions: list[tuple[str, str]] = field(default_factory=list)
     shred_secrets: list[str] = field(default_factory=list)
+    shred_materials: list[str] = field(default_factory=list)  # names of materials to destroy
 
     def __bool__(self) -> bool:
-        return bool(self.materials or self.data_keys or self.shred_versions or self.shred_secrets)
+        return bool(self.materials or self.data_keys or self.shred_versions or self.shred_secrets
+                    or self.shred_materials)
 
 
 class KeyStore(Protocol):

@@ -7,6 +7,7 @@ DecryptionFailure on reads, with messages naming the key and its state, never a 
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -22,6 +23,7 @@ from ledger.loading import load
 from ledger.keys.kms_key import DEFAULT_ALIAS, ENABLED, KeyAlias, KmsKey
 
 Save = Callable[..., Any]
+STATE_FRESHNESS = 1.0  # seconds
 
 
 class UnknownKey(Exception):
@@ -35,6 +37,7 @@ class LocalKms:
         self.region, self.account_id, self._save = region, account_id, save
         self._materials: dict[str, bytes] = {}
         self._default_key_id: str | None = None
+        self._recent: dict[str, tuple[float, KmsKey]] = {}
         self._lock = threading.Lock()
 
     # ---- naming ---------------------------------------------------------------------------
@@ -63,11 +66,24 @@ class LocalKms:
         return identifier
 
     def find(self, identifier: str, for_update: bool = False) -> KmsKey:
+        """A key by any of its names. Read-only lookups may reuse a copy read in the last
+        STATE_FRESHNESS seconds: a state change made by another ledger process takes effect
+        within that time (KMS's own key-state changes are eventually consistent too); changes
+        made through this process take effect at once."""
+        key_id = self._key_id_of(identifier)
+        if not for_update:
+            with self._lock:
+                recent = self._recent.get(key_id)
+            if recent is not None and recent[0] > time.monotonic():
+                return recent[1]
         try:
-            return load(self._repository, KmsKey.id_for(self._key_id_of(identifier)),
-                        for_update=for_update)
+            key: KmsKey = load(self._repository, KmsKey.id_for(key_id), for_update=for_update)
         except AggregateNotFoundError:
             raise UnknownKey(identifier) from None
+        if not for_update:
+            with self._lock:
+                self._recent[key_id] = (time.monotonic() + STATE_FRESHNESS, key)
+        return key
 
     # ---- keys -----------------------------------------------------------------------------
     def key_for_secret(self, kms_key_id: str | None, now: datetime,
@@ -118,6 +134,8 @@ class LocalKms:
         key = self.find(identifier, for_update=True)
         key.change_state(state, now, context, deletion_date)
         self._save(key)
+        with self._lock:
+            self._recent.pop(key.key_id, None)
         return key
 
     def create_alias(self, alias: str, identifier: str, now: datetime,
@@ -179,6 +197,13 @@ class LocalKms:
         with self._lock:
             self._materials["audit-hmac"] = key
         return key
+
+    def wrap_material(self, name: str, material: bytes) -> bytes:
+        """Seal other key material (e.g. access-key secrets) under the root key, bound to `name`."""
+        return envelope.seal(self._root_key, material, name.encode())
+
+    def unwrap_material(self, name: str, wrapped: bytes) -> bytes:
+        return envelope.open_sealed(self._root_key, wrapped, name.encode())
 
 
 def _material_name(key_id: str) -> str:

@@ -403,7 +403,7 @@ def test_secret_scheduled_for_deletion_is_invalid_request(ledger, caller, v0):
 
 
 def test_secret_managed_by_another_service_is_invalid_request(ledger, caller):
-    name = "rds!cluster-42"
+    name = "rds-cluster-42"
     ledger.call("CreateSecret", {"Name": name, "SecretString": "x"}, caller,
                 owning_service="rds")
     for request in ({"SecretId": name, "SecretString": "new"},
@@ -411,6 +411,21 @@ def test_secret_managed_by_another_service_is_invalid_request(ledger, caller):
         error = assert_rejected(ledger, caller, request, "InvalidRequestException",
                                 secret_id=name)
         assert "managed by an AWS service (rds)" in error.message
+
+
+def test_owning_service_itself_may_update_its_secret(ledger, caller):
+    name = "rds-cluster-42"
+    ledger.call("CreateSecret", {"Name": name, "SecretString": "x"}, caller,
+                owning_service="rds")
+    response = ledger.call("UpdateSecret", {"SecretId": name, "SecretString": "y"}, caller,
+                           owning_service="rds")
+    assert value_of(ledger, caller, name) == "y"
+    assert stages(ledger, caller, name)[response["VersionId"]] == ["AWSCURRENT"]
+    described = ledger.call("DescribeSecret", {"SecretId": name}, caller)
+    assert described["OwningService"] == "rds"
+    with pytest.raises(LedgerError):  # another service is not the owner either
+        ledger.call("UpdateSecret", {"SecretId": name, "SecretString": "z"}, caller,
+                    owning_service="appflow")
 
 
 def test_unknown_secret_is_resource_not_found(ledger, caller, v0):

@@ -1,0 +1,306 @@
+"""Who may call the ledger: principals (users, roles, the account root) and their access keys.
+
+Both are aggregates in the ledger's own log, so "who was granted access, when, by whom" is
+answered from events like every other question. A secret access key never enters an event: it
+is wrapped by the root key and kept in the key store, written in the same transaction as the
+event that issues it, and destroyed with the event that deletes the key.
+
+An `AccessKey` aggregate, keyed by uuid5 of its id, doubles as the index from access key id to
+principal, so authenticating a request costs one stream read and one key-store read.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import string
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
+from eventsourcing.utils import get_topic
+
+from ledger.context import Caller, RequestContext
+from ledger.keys.keystore import KeyStoreChanges
+
+if TYPE_CHECKING:
+    from ledger.application import SecretsLedger
+
+ROOT, USER, ROLE = "Root", "IAMUser", "Role"
+ROOT_NAME = "root"
+NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+KEY_ID_PATTERN = re.compile(r"[A-Z0-9]{16,128}")
+_UPPER_ALNUM = string.ascii_uppercase + string.digits
+_SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+
+
+class PrincipalError(Exception):
+    """A principal or access-key request that cannot be carried out (message is safe to show)."""
+
+
+# ---- events ---------------------------------------------------------------------------------
+class PrincipalCreated(Aggregate.Created):
+    context: dict[str, Any]
+    name: str
+    arn: str
+    principal_type: str
+    principal_id: str
+    account_id: str
+
+
+class AccessKeyIssued(Aggregate.Event):
+    context: dict[str, Any]
+    access_key_id: str
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.access_keys[self.access_key_id] = True
+
+
+class AccessKeyWithdrawn(Aggregate.Event):
+    context: dict[str, Any]
+    access_key_id: str
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.access_keys[self.access_key_id] = False
+
+
+class AccessKeyRegistered(Aggregate.Created):
+    context: dict[str, Any]
+    access_key_id: str
+    principal_arn: str
+    principal_type: str
+    principal_id: str
+    account_id: str
+
+
+class AccessKeyDeleted(Aggregate.Event):
+    context: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.active = False
+
+
+# ---- aggregates -----------------------------------------------------------------------------
+class Principal(Aggregate):
+    """A user, role or the account root; one stream per ARN, so a name is taken only once."""
+
+    @staticmethod
+    def id_for(arn: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/principals/{arn}")
+
+    @classmethod
+    def new(cls, name: str, arn: str, principal_type: str, principal_id: str, account_id: str,
+            now: datetime, context: dict[str, Any]) -> Principal:
+        return cls._create(PrincipalCreated, id=cls.id_for(arn), timestamp=now, context=context,
+                           name=name, arn=arn, principal_type=principal_type,
+                           principal_id=principal_id, account_id=account_id)
+
+    def __init__(self, name: str, arn: str, principal_type: str, principal_id: str,
+                 account_id: str) -> None:
+        self.name, self.arn, self.principal_type = name, arn, principal_type
+        self.principal_id, self.account_id = principal_id, account_id
+        self.access_keys: dict[str, bool] = {}  # access key id -> active
+
+    def caller(self, access_key_id: str = "") -> Caller:
+        return Caller(arn=self.arn, access_key_id=access_key_id, principal_type=self.principal_type,
+                      principal_id=self.principal_id, account_id=self.account_id)
+
+
+class AccessKey(Aggregate):
+    """One access key and the principal it belongs to: the lookup a request's signature needs."""
+
+    @staticmethod
+    def id_for(access_key_id: str) -> UUID:
+        return uuid5(NAMESPACE_URL, f"/access-keys/{access_key_id}")
+
+    @classmethod
+    def register(cls, access_key_id: str, principal: Principal, now: datetime,
+                 context: dict[str, Any]) -> AccessKey:
+        return cls._create(AccessKeyRegistered, id=cls.id_for(access_key_id), timestamp=now,
+                           context=context, access_key_id=access_key_id,
+                           principal_arn=principal.arn, principal_type=principal.principal_type,
+                           principal_id=principal.principal_id, account_id=principal.account_id)
+
+    def __init__(self, access_key_id: str, principal_arn: str, principal_type: str,
+                 principal_id: str, account_id: str) -> None:
+        self.access_key_id, self.principal_arn = access_key_id, principal_arn
+        self.principal_type, self.principal_id, self.account_id = (principal_type, principal_id,
+                                                                   account_id)
+        self.active = True
+
+    @property
+    def material_name(self) -> str:
+        return material_name(self.access_key_id)
+
+    def caller(self) -> Caller:
+        return Caller(arn=self.principal_arn, access_key_id=self.access_key_id,
+                      principal_type=self.principal_type, principal_id=self.principal_id,
+                      account_id=self.account_id)
+
+
+def material_name(access_key_id: str) -> str:
+    return f"access-key:{access_key_id}"
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A newly issued key pair: shown to its owner once, never stored in this form."""
+
+    access_key_id: str
+    secret_access_key: str
+    principal_arn: str
+
+    def __repr__(self) -> str:
+        return f"IssuedKey({self.access_key_id!r}, principal_arn={self.principal_arn!r})"
+
+
+# ---- the service ----------------------------------------------------------------------------
+class Principals:
+    """Principals and access keys of one ledger; every change is saved as events."""
+
+    def __init__(self, ledger: SecretsLedger) -> None:
+        self._ledger = ledger
+        self.account_id = ledger.config.account_id
+
+    # naming
+    def arn_for(self, name: str, role: bool = False) -> str:
+        if name == ROOT_NAME and not role:
+            return f"arn:aws:iam::{self.account_id}:root"
+        return f"arn:aws:iam::{self.account_id}:{'role' if role else 'user'}/{name}"
+
+    def _context(self, operation: str, caller: Caller | None) -> dict[str, Any]:
+        caller = caller or Caller.system(self.account_id)
+        return RequestContext(request_id=str(uuid.uuid4()), operation=operation, caller=caller,
+                              region=self._ledger.config.region, source_ip="127.0.0.1",
+                              user_agent="secrets-ledger").as_event_field()
+
+    # reads
+    def get(self, arn: str) -> Principal | None:
+        try:
+            return self._ledger.repository.get(Principal.id_for(arn))
+        except AggregateNotFoundError:
+            return None
+
+    def find(self, name: str) -> Principal:
+        """A principal by name ("root", a user name, or a role name) or by ARN."""
+        arns = [name] if name.startswith("arn:") else [self.arn_for(name), self.arn_for(name, True)]
+        for arn in arns:
+            principal = self.get(arn)
+            if principal is not None:
+                return principal
+        raise PrincipalError(f"No principal named {name}.")
+
+    def all(self) -> list[Principal]:
+        topic, found, start = get_topic(PrincipalCreated), [], 0
+        recorder = self._ledger.recorder
+        while True:
+            notes = recorder.select_notifications(start=start, limit=1000, topics=[topic],
+                                                  inclusive_of_start=False)
+            if not notes:
+                return found
+            found.extend(self._ledger.repository.get(n.originator_id) for n in notes)
+            start = notes[-1].id
+
+    def access_key(self, access_key_id: str) -> AccessKey | None:
+        try:
+            return self._ledger.repository.get(AccessKey.id_for(access_key_id))
+        except AggregateNotFoundError:
+            return None
+
+    def credentials(self, access_key_id: str) -> tuple[Caller, str] | None:
+        """The caller and secret for an active access key id, or None if it is unknown."""
+        if not KEY_ID_PATTERN.fullmatch(access_key_id):
+            return None
+        key = self.access_key(access_key_id)
+        if key is None or not key.active:
+            return None
+        wrapped = self._ledger.key_store.material(key.material_name)
+        if wrapped is None:
+            return None
+        secret = self._ledger.kms.unwrap_material(key.material_name, wrapped)
+        return key.caller(), secret.decode("utf-8")
+
+    # writes
+    def create(self, name: str, role: bool = False, caller: Caller | None = None) -> Principal:
+        if name == ROOT_NAME and not role:
+            return self.ensure_root(caller)
+        if not NAME_PATTERN.fullmatch(name):
+            raise PrincipalError("A principal name is 1-64 characters of letters, digits and "
+                                 "+=,.@_-.")
+        arn = self.arn_for(name, role)
+        if self.get(arn) is not None:
+            raise PrincipalError(f"The principal {arn} already exists.")
+        prefix = "AROA" if role else "AIDA"
+        principal = Principal.new(name, arn, ROLE if role else USER, prefix + _random(17),
+                                  self.account_id, self._ledger.now(),
+                                  self._context("CreateRole" if role else "CreateUser", caller))
+        self._save(principal)
+        return principal
+
+    def ensure_root(self, caller: Caller | None = None) -> Principal:
+        arn = self.arn_for(ROOT_NAME)
+        existing = self.get(arn)
+        if existing is not None:
+            return existing
+        root = Principal.new(ROOT_NAME, arn, ROOT, self.account_id, self.account_id,
+                             self._ledger.now(), self._context("CreateRoot", caller))
+        self._save(root)
+        return root
+
+    def issue_key(self, principal: Principal, caller: Caller | None = None, *,
+                  access_key_id: str | None = None,
+                  secret_access_key: str | None = None) -> IssuedKey:
+        """A new key pair for `principal`; pass both parts to register a key chosen elsewhere."""
+        key_id = access_key_id or "AKIA" + _random(16)
+        if not KEY_ID_PATTERN.fullmatch(key_id):
+            raise PrincipalError("An access key id is 16-128 upper-case letters and digits.")
+        if self.access_key(key_id) is not None:
+            raise PrincipalError(f"The access key {key_id} is already registered.")
+        secret = secret_access_key or "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+        context, now = self._context("CreateAccessKey", caller), self._ledger.now()
+        principal.trigger_event(AccessKeyIssued, timestamp=now, context=context,
+                                access_key_id=key_id)
+        key = AccessKey.register(key_id, principal, now, context)
+        wrapped = self._ledger.kms.wrap_material(key.material_name, secret.encode("utf-8"))
+        self._save(principal, key, key_changes=KeyStoreChanges(materials={key.material_name: wrapped}))
+        return IssuedKey(key_id, secret, principal.arn)
+
+    def delete_key(self, access_key_id: str, caller: Caller | None = None) -> None:
+        """The key stops working at once and its secret is destroyed."""
+        key = self.access_key(access_key_id)
+        if key is None or not key.active:
+            raise PrincipalError(f"No active access key {access_key_id}.")
+        principal = self.get(key.principal_arn)
+        context, now = self._context("DeleteAccessKey", caller), self._ledger.now()
+        key.trigger_event(AccessKeyDeleted, timestamp=now, context=context)
+        aggregates: list[Aggregate] = [key]
+        if principal is not None:
+            principal.trigger_event(AccessKeyWithdrawn, timestamp=now, context=context,
+                                    access_key_id=access_key_id)
+            aggregates.append(principal)
+        self._save(*aggregates, key_changes=KeyStoreChanges(shred_materials=[key.material_name]))
+
+    def ensure_key(self, principal: Principal, access_key_id: str, secret_access_key: str) -> bool:
+        """Register a configured key pair once; True if it was new. A mismatch is an error."""
+        known = self.credentials(access_key_id)
+        if known is not None:
+            caller, secret = known
+            if caller.arn != principal.arn or not hmac.compare_digest(secret, secret_access_key):
+                raise PrincipalError(f"The access key {access_key_id} is already registered with "
+                                     "another secret or principal.")
+            return False
+        if self.access_key(access_key_id) is not None:
+            raise PrincipalError(f"The access key {access_key_id} was deleted; configure another.")
+        self.issue_key(principal, access_key_id=access_key_id, secret_access_key=secret_access_key)
+        return True
+
+    def _save(self, *aggregates: Aggregate, key_changes: KeyStoreChanges | None = None) -> None:
+        self._ledger.save(*aggregates, key_changes=key_changes)
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_UPPER_ALNUM) for _ in range(length))
