@@ -28,9 +28,12 @@ from ledger.errors import (
     UnknownOperationException,
 )
 from ledger.events import SecretCreated
+from ledger.group_commit import GroupCommit
 from ledger.keys import envelope
 from ledger.keys.keystore import KeyStoreChanges
 from ledger.keys.local_kms import LocalKms
+from ledger.integrity.digest import Digest
+from ledger.integrity.service import LedgerIntegrity
 from ledger.keys.rootkey import load_root_key
 from ledger.name_index import SecretName
 from ledger.loading import load
@@ -44,6 +47,7 @@ from ledger.validation import validate_request
 from ledger import values
 from ledger.values import Plaintext
 from ledger.writes import WRITE_HANDLERS
+from projections.read_models import open_read_models
 from ledger.events import SecretDeleted, VersionRemoved
 
 HANDLERS = {**WRITE_HANDLERS, **READ_HANDLERS}
@@ -68,10 +72,19 @@ class SecretsLedger(Application):
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.rng = rng or random.SystemRandom()
         self.key_store = self.recorder
-        self.kms = LocalKms(self.repository, self.key_store, load_root_key(self.config.data_dir),
+        root_key = load_root_key(self.config.data_dir)
+        self.kms = LocalKms(self.repository, self.key_store, root_key,
                             self.config.region, self.config.account_id, self.save)
+        self.integrity = LedgerIntegrity(
+            self.recorder, root_key, clock=self.now, interval=self.config.digest_interval,
+            ledger_name=f"secretsmanager:{self.config.region}:{self.config.account_id}")
         self.key_access = AllowAllKeyAccess()
         self._secret_ids: dict[str, UUID] = {}
+        # Describe/List reads are served from these views, caught up before each read.
+        self.read_models = open_read_models(self.recorder, self.mapper, self.config.data_dir,
+                                            self.config.account_id)
+        # Durable stores only: in memory there is no commit cost to share. None turns it off.
+        self.group_commit = GroupCommit(self.recorder) if self.config.data_dir else None
 
     def construct_recorder(self) -> ApplicationRecorder:
         if self.config.data_dir is None:
@@ -141,7 +154,11 @@ class SecretsLedger(Application):
         changes = outcome.key_changes
         for aggregate in outcome.aggregates:
             _collect_shredding(aggregate, changes)
-        self.save(*outcome.aggregates, *records, key_changes=changes or None)
+        if changes or any(a.pending_events for a in outcome.aggregates):
+            self.save(*outcome.aggregates, *records, key_changes=changes or None)
+        else:
+            self.save_records(records)  # only new audit records: they may share a commit
+        self.integrity.write_digest_if_due()
         for aggregate in outcome.aggregates:
             if isinstance(aggregate, Secret) and self.repository.cache is not None:
                 self.repository.cache.put(aggregate.id, aggregate)  # the next write starts here
@@ -150,7 +167,20 @@ class SecretsLedger(Application):
         record = ApiCall.record(context=context.as_event_field(), now=self.now(),
                                 read_only=context.operation in READ_ONLY_OPERATIONS,
                                 resources=[], error_code=error.code, error_message=error.message)
-        self.save(record)
+        self.save_records([record])
+
+    def save_records(self, records: list[ApiCall]) -> None:
+        """Store new audit records durably; with group commit, in one transaction together
+        with the records of concurrent calls (see `ledger.group_commit`)."""
+        if self.group_commit is None:
+            self.save(*records)
+            return
+        events = [event for record in records for event in record.collect_events()]
+        self.group_commit.insert([self.mapper.to_stored_event(event) for event in events])
+
+    def write_digest(self) -> Digest:
+        """Sign a digest over the log since the last one (also written every digest_interval)."""
+        return self.integrity.write_digest()
 
     # ---- helpers the handlers use ---------------------------------------------------------
     def now(self) -> datetime:

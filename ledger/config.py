@@ -3,9 +3,17 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from ledger.secret import Limits
+
+
+def _seconds(text: str) -> timedelta | None:
+    """LEDGER_DIGEST_INTERVAL in seconds; 0 writes digests only on demand."""
+    seconds = float(text)
+    return timedelta(seconds=seconds) if seconds > 0 else None
+
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -18,6 +26,7 @@ class LedgerConfig:
     account_id: str = DEFAULT_ACCOUNT
     limits: Limits = field(default_factory=Limits)
     store: str = "sqlite"  # "sqlite" or "postgres" when data_dir is set
+    digest_interval: timedelta | None = timedelta(hours=1)  # signed log digests; None: on demand
 
     @classmethod
     def from_environ(cls, data_dir: str | os.PathLike | None = None, **overrides) -> LedgerConfig:
@@ -28,6 +37,7 @@ class LedgerConfig:
             region=env.get("LEDGER_REGION", DEFAULT_REGION),
             account_id=env.get("LEDGER_ACCOUNT_ID", DEFAULT_ACCOUNT),
             store=env.get("LEDGER_STORE", "sqlite"),
+            digest_interval=_seconds(env.get("LEDGER_DIGEST_INTERVAL", "3600")),
         )
         settings.update(overrides)
         return cls(**settings)

@@ -33,7 +33,9 @@ def for_new_value(labels: dict[str, str], version_id: str, stages: list[str] | N
     """Labels for a freshly written version.
 
     Without explicit stages the version becomes AWSCURRENT, and a pending rotation is abandoned
-    (AWSPENDING removed). A secret's first value is AWSCURRENT whatever the stages say.
+    (AWSPENDING removed). A secret's first value is AWSCURRENT whatever the stages say. When
+    AWSCURRENT moves here, AWSPREVIOUS goes to the version it left even if the stages also
+    name AWSPREVIOUS: the automatic rule must not depend on the order of the list.
     """
     if stages is None:
         moves = _current_moves(labels, version_id)
@@ -44,6 +46,8 @@ def for_new_value(labels: dict[str, str], version_id: str, stages: list[str] | N
     wanted = list(dict.fromkeys(stages))
     if CURRENT not in labels and CURRENT not in wanted:
         wanted.insert(0, CURRENT)
+    if CURRENT in wanted and CURRENT in labels and PREVIOUS in wanted:
+        wanted.remove(PREVIOUS)
     moves = []
     for label in wanted:
         moves += _attach(_after(labels, moves), label, version_id)

@@ -14,6 +14,8 @@ import hmac
 import re
 import secrets
 import string
+import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +38,7 @@ NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
 KEY_ID_PATTERN = re.compile(r"[A-Z0-9]{16,128}")
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
+CREDENTIALS_FRESHNESS = 1.0  # seconds an access-key lookup may be reused
 
 
 class PrincipalError(Exception):
@@ -163,7 +166,7 @@ class Principals:
     """Principals and access keys of one ledger; every change is saved as events."""
 
     def __init__(self, ledger: SecretsLedger) -> None:
-        self._ledger = ledger
+        self.ledger = ledger
         self.account_id = ledger.config.account_id
 
     # naming
@@ -175,13 +178,13 @@ class Principals:
     def _context(self, operation: str, caller: Caller | None) -> dict[str, Any]:
         caller = caller or Caller.system(self.account_id)
         return RequestContext(request_id=str(uuid.uuid4()), operation=operation, caller=caller,
-                              region=self._ledger.config.region, source_ip="127.0.0.1",
+                              region=self.ledger.config.region, source_ip="127.0.0.1",
                               user_agent="secrets-ledger").as_event_field()
 
     # reads
     def get(self, arn: str) -> Principal | None:
         try:
-            return self._ledger.repository.get(Principal.id_for(arn))
+            return self.ledger.repository.get(Principal.id_for(arn))
         except AggregateNotFoundError:
             return None
 
@@ -196,18 +199,18 @@ class Principals:
 
     def all(self) -> list[Principal]:
         topic, found, start = get_topic(PrincipalCreated), [], 0
-        recorder = self._ledger.recorder
+        recorder = self.ledger.recorder
         while True:
             notes = recorder.select_notifications(start=start, limit=1000, topics=[topic],
                                                   inclusive_of_start=False)
             if not notes:
                 return found
-            found.extend(self._ledger.repository.get(n.originator_id) for n in notes)
+            found.extend(self.ledger.repository.get(n.originator_id) for n in notes)
             start = notes[-1].id
 
     def access_key(self, access_key_id: str) -> AccessKey | None:
         try:
-            return self._ledger.repository.get(AccessKey.id_for(access_key_id))
+            return self.ledger.repository.get(AccessKey.id_for(access_key_id))
         except AggregateNotFoundError:
             return None
 
@@ -218,10 +221,10 @@ class Principals:
         key = self.access_key(access_key_id)
         if key is None or not key.active:
             return None
-        wrapped = self._ledger.key_store.material(key.material_name)
+        wrapped = self.ledger.key_store.material(key.material_name)
         if wrapped is None:
             return None
-        secret = self._ledger.kms.unwrap_material(key.material_name, wrapped)
+        secret = self.ledger.kms.unwrap_material(key.material_name, wrapped)
         return key.caller(), secret.decode("utf-8")
 
     # writes
@@ -236,7 +239,7 @@ class Principals:
             raise PrincipalError(f"The principal {arn} already exists.")
         prefix = "AROA" if role else "AIDA"
         principal = Principal.new(name, arn, ROLE if role else USER, prefix + _random(17),
-                                  self.account_id, self._ledger.now(),
+                                  self.account_id, self.ledger.now(),
                                   self._context("CreateRole" if role else "CreateUser", caller))
         self._save(principal)
         return principal
@@ -247,7 +250,7 @@ class Principals:
         if existing is not None:
             return existing
         root = Principal.new(ROOT_NAME, arn, ROOT, self.account_id, self.account_id,
-                             self._ledger.now(), self._context("CreateRoot", caller))
+                             self.ledger.now(), self._context("CreateRoot", caller))
         self._save(root)
         return root
 
@@ -255,17 +258,18 @@ class Principals:
                   access_key_id: str | None = None,
                   secret_access_key: str | None = None) -> IssuedKey:
         """A new key pair for `principal`; pass both parts to register a key chosen elsewhere."""
-        key_id = access_key_id or "AKIA" + _random(16)
+        generated_id, generated_secret = new_key_pair()
+        key_id = access_key_id or generated_id
         if not KEY_ID_PATTERN.fullmatch(key_id):
             raise PrincipalError("An access key id is 16-128 upper-case letters and digits.")
         if self.access_key(key_id) is not None:
             raise PrincipalError(f"The access key {key_id} is already registered.")
-        secret = secret_access_key or "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
-        context, now = self._context("CreateAccessKey", caller), self._ledger.now()
+        secret = secret_access_key or generated_secret
+        context, now = self._context("CreateAccessKey", caller), self.ledger.now()
         principal.trigger_event(AccessKeyIssued, timestamp=now, context=context,
                                 access_key_id=key_id)
         key = AccessKey.register(key_id, principal, now, context)
-        wrapped = self._ledger.kms.wrap_material(key.material_name, secret.encode("utf-8"))
+        wrapped = self.ledger.kms.wrap_material(key.material_name, secret.encode("utf-8"))
         self._save(principal, key, key_changes=KeyStoreChanges(materials={key.material_name: wrapped}))
         return IssuedKey(key_id, secret, principal.arn)
 
@@ -275,7 +279,7 @@ class Principals:
         if key is None or not key.active:
             raise PrincipalError(f"No active access key {access_key_id}.")
         principal = self.get(key.principal_arn)
-        context, now = self._context("DeleteAccessKey", caller), self._ledger.now()
+        context, now = self._context("DeleteAccessKey", caller), self.ledger.now()
         key.trigger_event(AccessKeyDeleted, timestamp=now, context=context)
         aggregates: list[Aggregate] = [key]
         if principal is not None:
@@ -299,7 +303,41 @@ class Principals:
         return True
 
     def _save(self, *aggregates: Aggregate, key_changes: KeyStoreChanges | None = None) -> None:
-        self._ledger.save(*aggregates, key_changes=key_changes)
+        self.ledger.save(*aggregates, key_changes=key_changes)
+
+
+class RecentCredentials:
+    """`Principals.credentials` with answers reused for `freshness` seconds.
+
+    Authenticating a request then costs no storage read in the common case. A key created or
+    deleted by another process takes effect here within `freshness` seconds, as IAM changes
+    take a moment to reach every AWS endpoint.
+    """
+
+    def __init__(self, principals: Principals, freshness: float = CREDENTIALS_FRESHNESS,
+                 max_entries: int = 4096) -> None:
+        self._principals, self._freshness, self._max = principals, freshness, max_entries
+        self._recent: dict[str, tuple[float, tuple[Caller, str] | None]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, access_key_id: str) -> tuple[Caller, str] | None:
+        now = time.monotonic()
+        with self._lock:
+            recent = self._recent.get(access_key_id)
+        if recent is not None and recent[0] > now:
+            return recent[1]
+        found = self._principals.credentials(access_key_id)
+        with self._lock:
+            if len(self._recent) >= self._max:
+                self._recent.clear()
+            self._recent[access_key_id] = (now + self._freshness, found)
+        return found
+
+
+def new_key_pair() -> tuple[str, str]:
+    """A fresh access key id and secret access key, in AWS's formats."""
+    secret = "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
+    return "AKIA" + _random(16), secret
 
 
 def _random(length: int) -> str:

@@ -87,16 +87,19 @@ def batch_get_secret_value(call: Call) -> Outcome:
     else:
         targets = [(secret_id, None) for secret_id in dict.fromkeys(ids)]
     outcome = Outcome({"SecretValues": [], "Errors": []})
+    loaded: dict[str, Secret] = {}  # one instance per secret, however many ids name it
     for secret_id, secret in targets:
         try:
             secret = secret or ledger.find_secret(secret_id)
+            secret = loaded.setdefault(secret.arn, secret)
             outcome.response["SecretValues"].append(_read_value(call, secret, None, None))
         except LedgerError as error:
             outcome.response["Errors"].append(
                 {"SecretId": secret_id, "ErrorCode": error.code, "Message": error.message})
             continue
-        outcome.aggregates.append(secret)
-        outcome.reads.append(secret.arn)
+        if secret.arn not in outcome.reads:
+            outcome.aggregates.append(secret)
+            outcome.reads.append(secret.arn)
     if next_token:
         outcome.response["NextToken"] = next_token
     outcome.resources = list(outcome.reads)
@@ -104,13 +107,13 @@ def batch_get_secret_value(call: Call) -> Outcome:
 
 
 def describe_secret(call: Call) -> Outcome:
-    secret = call.ledger.find_secret(call.request["SecretId"])
+    secret = call.ledger.read_models.find_secret(call.request["SecretId"])
     return Outcome(secret_entry(secret), resources=[secret.arn])
 
 
 def list_secrets(call: Call) -> Outcome:
     request = call.request
-    secrets = call.ledger.all_secrets()
+    secrets = call.ledger.read_models.all_secrets()
     if not request.get("IncludePlannedDeletion"):
         secrets = [s for s in secrets if not s.scheduled_for_deletion]
     entries = listing.filter_entries(
@@ -126,12 +129,12 @@ def list_secrets(call: Call) -> Outcome:
 
 
 def list_secret_version_ids(call: Call) -> Outcome:
-    request, ledger = call.request, call.ledger
-    secret = ledger.find_secret(request["SecretId"])
+    request, read_models = call.request, call.ledger.read_models
+    secret = read_models.find_secret(request["SecretId"])
     versions = sorted(secret.versions.values(), key=lambda v: v.created_at, reverse=True)
     if not request.get("IncludeDeprecated"):
         versions = [v for v in versions if secret.stages_of(v.version_id)]
-    default_key = ledger.kms.default_key_arn()
+    default_key = read_models.default_key_arn()
     entries = [version_entry(secret, v, default_key) for v in versions]
     page, next_token = listing.paginate(
         entries, request.get("MaxResults"), request.get("NextToken"),

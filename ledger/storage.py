@@ -12,6 +12,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
+from ledger.integrity.chain import INTEGRITY_DDL, MemoryIntegrityTables, record_sqlite
 from ledger.keys.keystore import DataKey, KeyStoreChanges
 
 KEYSTORE_DDL = [
@@ -23,24 +24,44 @@ KEYSTORE_DDL = [
 
 class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
-        return [*super().construct_create_table_statements(), *KEYSTORE_DDL]
+        return [*super().construct_create_table_statements(), *KEYSTORE_DDL, *INTEGRITY_DDL]
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
+        assert ids is not None
+        record_sqlite(c, stored_events, ids)  # the hash chain, in the same transaction
         changes: KeyStoreChanges | None = kwargs.get("key_changes")
         if changes:
             self._write_keys(c, changes)
         return ids
 
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        changes: KeyStoreChanges | None = kwargs.get("key_changes")
+        if changes and (changes.shred_versions or changes.shred_secrets
+                        or changes.shred_materials):
+            self.checkpoint()  # destroyed keys must not survive in old WAL frames either
+        return ids
+
+    def checkpoint(self) -> bool:
+        """Copy the WAL into the database file and truncate it; False if readers held it."""
+        with self.datastore.get_connection(commit=True) as connection:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy = cursor.fetchone()[0]
+        return busy == 0
+
     @staticmethod
     def _write_keys(c: SQLiteCursor, changes: KeyStoreChanges) -> None:
+        # Zero freed space whenever key rows change (a re-wrap replaces a row, a shred deletes
+        # one), so no destroyed or superseded wrapped key lingers in a page.
+        c.execute("PRAGMA secure_delete = ON")
         c.executemany("INSERT INTO key_materials VALUES (?, ?)", list(changes.materials.items()))
         c.executemany("INSERT OR REPLACE INTO data_keys VALUES (?, ?, ?, ?)",
                       [(s, v, k.key_arn, k.wrapped) for (s, v), k in changes.data_keys.items()])
         if changes.shred_versions or changes.shred_secrets or changes.shred_materials:
-            # Overwrite freed pages so the destroyed keys do not linger in the file.
-            c.execute("PRAGMA secure_delete = ON")
             c.executemany("DELETE FROM key_materials WHERE name = ?",
                           [(n,) for n in changes.shred_materials])
             c.executemany("DELETE FROM data_keys WHERE secret_id = ? AND version_id = ?",
@@ -80,6 +101,7 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
         super().__init__()
         self._materials: dict[str, bytes] = {}
         self._data_keys: dict[tuple[str, str], DataKey] = {}
+        self.integrity_tables = MemoryIntegrityTables()
 
     def _insert_events(self, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
@@ -89,6 +111,8 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
                 from eventsourcing.persistence import IntegrityError
                 raise IntegrityError("key material already recorded")
             ids = super()._insert_events(stored_events, **kwargs)
+            assert ids is not None
+            self.integrity_tables.record(stored_events, ids)
             if changes:
                 self._materials.update(changes.materials)
                 self._data_keys.update(changes.data_keys)

@@ -145,6 +145,7 @@ def put_secret_value(call: Call) -> Outcome:
 def update_secret_version_stage(call: Call) -> Outcome:
     request = call.request
     secret = call.secret_to_change(request["SecretId"])
+    secret.check_writable(call.owning_service)  # the recovery window first, as in every write
     for member in ("RemoveFromVersionId", "MoveToVersionId"):
         version_id = request.get(member)
         if version_id is not None and version_id not in secret.versions:
@@ -167,7 +168,7 @@ def delete_secret(call: Call) -> Outcome:
                                         "days (inclusive).")
     secret = call.secret_to_change(request["SecretId"], missing_ok=force)
     if secret is None:  # a forced delete of an unknown secret is not an error
-        return Outcome({"Name": request["SecretId"], "DeletionDate": call.now.timestamp()})
+        return Outcome({"Name": request["SecretId"], "DeletionDate": round(call.now.timestamp(), 3)})
     if secret.owning_service:
         secret.check_writable(call.owning_service)
     outcome = Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
@@ -192,8 +193,8 @@ def restore_secret(call: Call) -> Outcome:
 
 
 def tag_resource(call: Call) -> Outcome:
+    tags = _tag_pairs(call.request["Tags"])  # request-only checks first, as CreateSecret's
     secret = call.secret_to_change(call.request["SecretId"])
-    tags = _tag_pairs(call.request["Tags"])
     secret.check_writable(call.owning_service)
     _check_tag_count(len({**(secret.tags or {}), **dict(tags)}))
     secret.tag(tags, call.now, call.event_context, call.owning_service)

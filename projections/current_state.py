@@ -35,6 +35,7 @@ DDL = [
     "seq INTEGER NOT NULL, created_at INTEGER NOT NULL, value_type TEXT NOT NULL, "
     "fingerprint TEXT NOT NULL, key_arn TEXT NOT NULL, last_accessed INTEGER, "
     "request_id TEXT, PRIMARY KEY (secret_id, version_id))",
+    "CREATE INDEX IF NOT EXISTS cs_versions_by_fingerprint ON cs_versions (fingerprint)",
     "CREATE TABLE IF NOT EXISTS cs_labels (secret_id TEXT NOT NULL, label TEXT NOT NULL, "
     "version_id TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (secret_id, label))",
     "CREATE TABLE IF NOT EXISTS cs_tags (secret_id TEXT NOT NULL, key TEXT NOT NULL, "

@@ -10,10 +10,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from eventsourcing.sqlite import SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from projections import current_queries
 from projections.audit_trail import AuditTrailView
@@ -26,11 +26,11 @@ T = TypeVar("T")
 
 
 class ReadModels:
-    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper,
-                 db_path: Path | None) -> None:
+    def __init__(self, recorder: ApplicationRecorder, mapper: Mapper, db_path: Path | None,
+                 account_id: str) -> None:
         self.recorder, self.mapper = recorder, mapper
         self.current = CurrentStateView()
-        self.audit = AuditTrailView()
+        self.audit = AuditTrailView(account_id)
         self.views: tuple[View, ...] = (self.current, self.audit)
         self.store: ReadStore = open_store(db_path, [s for v in self.views for s in v.ddl])
         self._locks = {view.name: threading.Lock() for view in self.views}
@@ -57,26 +57,27 @@ class ReadModels:
     def positions(self) -> dict[str, int]:
         return {view.name: self.store.position(view.name) for view in self.views}
 
-    def digests(self) -> dict[str, str]:
-        return {view.name: self.store.digest(view.tables) for view in self.views}
+    def digests(self) -> dict[str, tuple[int, str]]:
+        """Each view's (position, digest of its rows)."""
+        return {view.name: self.store.digest(view.name, view.tables) for view in self.views}
 
     def close(self) -> None:
         self.store.close()
 
     # ---- current state --------------------------------------------------------------------
-    def _read_current(self, query: Callable[[SQLiteCursor], T]) -> T:
+    def read_current(self, query: Callable[[SQLiteCursor], T]) -> T:
         self.refresh(self.current)
         with self.store.reading() as cursor:
             return query(cursor)
 
     def find_secret(self, secret_id: str) -> SecretView:
-        return self._read_current(lambda c: current_queries.find_secret(c, secret_id))
+        return self.read_current(lambda c: current_queries.find_secret(c, secret_id))
 
     def all_secrets(self) -> list[SecretView]:
-        return self._read_current(current_queries.live_secrets)
+        return self.read_current(current_queries.live_secrets)
 
     def default_key_arn(self) -> str | None:
-        return self._read_current(current_queries.default_key_arn)
+        return self.read_current(current_queries.default_key_arn)
 
     def read_audit(self, query: Callable[[SQLiteCursor], T]) -> T:
         self.refresh(self.audit)
@@ -84,9 +85,8 @@ class ReadModels:
             return query(cursor)
 
 
-def open_read_models(recorder: ApplicationRecorder, mapper: Mapper,
-                     data_dir: Path | None, **_: Any) -> ReadModels:
+def open_read_models(recorder: ApplicationRecorder, mapper: Mapper, data_dir: Path | None,
+                     account_id: str) -> ReadModels:
     """Views live in `data_dir/ledger.db` beside the log; in memory when there is no file."""
-    from eventsourcing.sqlite import SQLiteApplicationRecorder
     on_disk = data_dir is not None and isinstance(recorder, SQLiteApplicationRecorder)
-    return ReadModels(recorder, mapper, data_dir / "ledger.db" if on_disk else None)
+    return ReadModels(recorder, mapper, data_dir / "ledger.db" if on_disk else None, account_id)

@@ -61,16 +61,18 @@ class ReadStore(SQLiteTrackingRecorder):
                 cursor.execute(f"DELETE FROM {table}")
             cursor.execute("DELETE FROM tracking WHERE application_name = ?", (view,))
 
-    def digest(self, tables: Mapping[str, str]) -> str:
-        """SHA-256 over every row of each table in key order (`{table: order by}`)."""
+    def digest(self, view: str, tables: Mapping[str, str]) -> tuple[int, str]:
+        """The view's position and a SHA-256 over every row of its tables in key order
+        (`{table: order by}`), read in one transaction so the two agree."""
         digest = hashlib.sha256()
         with self.reading() as cursor:
+            position = self._max_tracking_id(view, cursor) or 0
             for table, order in sorted(tables.items()):
                 digest.update(table.encode() + b"\0")
                 cursor.execute(f"SELECT * FROM {table} ORDER BY {order}")
                 for row in cursor.fetchall():
                     digest.update(repr(tuple(row)).encode() + b"\n")
-        return digest.hexdigest()
+        return position, digest.hexdigest()
 
     def close(self) -> None:
         self.datastore.close()

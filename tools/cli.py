@@ -11,6 +11,12 @@ import sys
 
 COMMAND_MODULES = [
     "tools.commands.secrets",
+    "tools.commands.serve",
+    "tools.commands.principals",
+    "tools.commands.integrity",
+    "tools.commands.audit",
+    "tools.commands.inspect",
+    "tools.commands.replay",
 ]
 
 

@@ -44,6 +44,9 @@ class LocalKms:
     def key_arn(self, key_id: str) -> str:
         return f"arn:aws:kms:{self.region}:{self.account_id}:key/{key_id}"
 
+    def _alias_arn(self, alias: str) -> str:
+        return f"arn:aws:kms:{self.region}:{self.account_id}:{alias}"
+
     def _key_id_of(self, identifier: str) -> str:
         """Key id, key ARN, alias name or alias ARN -> key id."""
         if identifier.startswith("arn:"):
@@ -93,9 +96,11 @@ class LocalKms:
             try:
                 return self.find(kms_key_id)
             except UnknownKey:
-                raise EncryptionFailure(
-                    f"Secrets Manager can't find the specified KMS key {kms_key_id}.") from None
-        return self.default_key(now, context)
+                if kms_key_id not in (DEFAULT_ALIAS, self._alias_arn(DEFAULT_ALIAS)):
+                    raise EncryptionFailure(
+                        f"Secrets Manager can't find the specified KMS key {kms_key_id}."
+                    ) from None
+        return self.default_key(now, context)  # named or not, created on first use
 
     def default_key(self, now: datetime, context: dict[str, Any]) -> KmsKey:
         for _ in range(5):

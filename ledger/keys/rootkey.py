@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+import tempfile
 from pathlib import Path
 
 from ledger.keys.envelope import new_key
@@ -34,13 +35,20 @@ def load_root_key(data_dir: Path | None, environ: dict[str, str] | None = None) 
     if data_dir is None:
         return new_key()
     path = Path(data_dir) / ROOT_KEY_FILE
+    if path.exists():
+        return _decode(path.read_text(), str(path))
+    # Written whole under a private name, then linked into place: a second process opening
+    # the directory at the same moment either wins the link or reads a complete file.
+    fd, temporary = tempfile.mkstemp(prefix=".root.key.", dir=data_dir)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            key = new_key()
+            handle.write(base64.b64encode(key).decode() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path)
     except FileExistsError:
         return _decode(path.read_text(), str(path))
-    with os.fdopen(fd, "w") as handle:
-        key = new_key()
-        handle.write(base64.b64encode(key).decode() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+    finally:
+        os.unlink(temporary)
     return key

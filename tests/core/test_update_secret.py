@@ -11,8 +11,8 @@ from ledger.errors import MARKED_FOR_DELETION, LedgerError
 from ledger.servicemodel import string_limits
 from ledger.shapes import epoch
 from tests.core.support import (
-    api_calls, create_key, event_types, key_ids, secret_events, secret_of, set_key_state,
-    stages, token, value_of,
+    api_calls, create_key, event_types, key_ids, notifications, secret_events, secret_of,
+    set_key_state, stages, token, value_of,
 )
 
 NAME = "app/db-password"
@@ -135,6 +135,16 @@ def test_new_value_takes_awspending_off_the_old_current_version(ledger, caller, 
     assert ("AWSPENDING", v0, None) in [(m.label, m.from_version, m.to_version) for m in moved]
 
 
+def test_new_value_abandons_a_pending_rotation_version(ledger, caller, v0):
+    """AWSPENDING on a version of its own (a rotation in progress) is taken off too: the spec's
+    RotationAbandoned case, a manual new version made mid-rotation (§3, §10.4)."""
+    pending = ledger.call("PutSecretValue", {"SecretId": NAME, "SecretString": "rotating",
+                                             "VersionStages": ["AWSPENDING"]}, caller)
+    v2 = new_value(ledger, caller, "manual")
+    assert stages(ledger, caller, NAME) == {v0: ["AWSPREVIOUS"], pending["VersionId"]: [],
+                                            v2: ["AWSCURRENT"]}
+
+
 def test_identical_value_under_a_fresh_token_is_a_new_version(ledger, caller, v0):
     v1 = new_value(ledger, caller, FIRST)
     assert v1 != v0
@@ -153,11 +163,12 @@ def test_same_token_and_value_again_is_an_idempotent_no_op(ledger, caller, v0):
     version = token()
     first = update(ledger, caller, SecretString="second", ClientRequestToken=version)
     log_before = [type(e).__name__ for e in secret_events(ledger, NAME)]
-    calls_before = len(api_calls(ledger))
+    notes_before = notifications(ledger)
     again = update(ledger, caller, SecretString="second", ClientRequestToken=version)
     assert again == first
     assert [type(e).__name__ for e in secret_events(ledger, NAME)] == log_before
-    assert len(api_calls(ledger)) == calls_before + 1  # the retry itself is audited
+    new_notes = notifications(ledger)[len(notes_before):]
+    assert [n.topic for n in new_notes] == ["ledger.calls:ApiCallRecorded"]  # the retry's audit
     assert stages(ledger, caller, NAME) == {v0: ["AWSPREVIOUS"], version: ["AWSCURRENT"]}
 
 
@@ -207,6 +218,17 @@ def test_empty_kms_key_id_returns_to_the_default_key(ledger, caller, v0):
     assert key_ids(ledger, caller, NAME) == {v0: ["DefaultEncryptionKey"],
                                              v1: ["DefaultEncryptionKey"]}
     assert value_of(ledger, caller, NAME, VersionId=v0) == FIRST
+
+
+@pytest.mark.parametrize("identifier", [
+    "alias/aws/secretsmanager",
+    "arn:aws:kms:us-east-1:123456789012:alias/aws/secretsmanager"])
+def test_default_key_may_be_named_before_its_first_use(ledger, caller, identifier):
+    ledger.call("CreateSecret", {"Name": NAME}, caller)
+    assert ledger.kms.default_key_arn() is None
+    version = update(ledger, caller, KmsKeyId=identifier, SecretString="x")["VersionId"]
+    assert key_ids(ledger, caller, NAME) == {version: ["DefaultEncryptionKey"]}
+    assert value_of(ledger, caller, NAME) == "x"
 
 
 def test_key_change_re_encrypts_only_versions_labelled_current_pending_or_previous(

@@ -1,0 +1,52 @@
+"""The ledger's integrity services in one place: digests on demand and on schedule,
+verification, proofs and the public key."""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from ledger.integrity.digest import Digest, DigestWriter
+from ledger.integrity.inclusion import build_proof
+from ledger.integrity.report import VerificationReport
+from ledger.integrity.signing import DigestSigner
+from ledger.integrity.store import IntegrityStore, store_for
+from ledger.integrity.verify import verify
+
+log = logging.getLogger(__name__)
+
+
+class LedgerIntegrity:
+    def __init__(self, recorder: Any, root_key: bytes, *, ledger_name: str,
+                 clock: Callable[[], datetime], interval: timedelta | None) -> None:
+        self.store: IntegrityStore = store_for(recorder)
+        self.signer = DigestSigner(recorder, root_key)
+        self.writer = DigestWriter(self.store, self.signer, ledger_name, clock, interval)
+
+    def write_digest(self) -> Digest:
+        return self.writer.write()
+
+    def write_digest_if_due(self) -> Digest | None:
+        """For the write path and schedulers: a failure here must not fail a committed call."""
+        try:
+            return self.writer.write_if_due()
+        except Exception:
+            log.exception("writing the scheduled digest failed; the next write retries")
+            return None
+
+    def verify(self, public_key: Ed25519PublicKey | None = None, *,
+               start: datetime | None = None, end: datetime | None = None) -> VerificationReport:
+        source = "given" if public_key is not None else (
+            "taken from the ledger's own key store; pass a published copy to rule out a "
+            "replaced key")
+        return verify(self.store, public_key or self.signer.public_key, key_source=source,
+                      start=start, end=end)
+
+    def prove(self, event_ref: str) -> dict[str, Any]:
+        return build_proof(self.store, event_ref)
+
+    def public_key_pem(self) -> str:
+        return self.signer.public_key_pem()

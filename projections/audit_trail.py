@@ -1,0 +1,143 @@
+"""The audit trail view: one CloudTrail record per API call or service action, indexed.
+
+Records come from `ApiCallRecorded` events, plus `EndSecretVersionDelete` service records for
+versions the cleanup rule removed. A value-carrying write gets its version's keyed fingerprint:
+the `VersionCreated` of the same request is stored just before its call record (same save), so
+it is parked in `audit_pending_values` until that record arrives, then consumed.
+
+`audit_lookup` holds one row per (attribute, value) of each record, under one composite index,
+so a lookup by any LookupEvents attribute reads only the matching records, newest first.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from eventsourcing.dispatch import singledispatchmethod
+from eventsourcing.sqlite import SQLiteCursor
+from eventsourcing.utils import get_topic
+
+from ledger.calls import ApiCallRecorded
+from ledger.events import SecretCreated, VersionCreated, VersionRemoved
+from projections import cloudtrail
+from projections.secret_view import to_micros
+
+VALUE_OPERATIONS = frozenset({"CreateSecret", "UpdateSecret", "PutSecretValue"})
+
+DDL = [
+    "CREATE TABLE IF NOT EXISTS audit_events (position INTEGER PRIMARY KEY, "
+    "event_id TEXT NOT NULL UNIQUE, event_time INTEGER NOT NULL, request_id TEXT NOT NULL, "
+    "record TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_events_by_time ON audit_events (event_time, position)",
+    "CREATE TABLE IF NOT EXISTS audit_lookup (attribute TEXT NOT NULL, value TEXT NOT NULL, "
+    "event_time INTEGER NOT NULL, position INTEGER NOT NULL, "
+    "PRIMARY KEY (attribute, value, event_time, position)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS audit_secrets (secret_id TEXT PRIMARY KEY, arn TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_pending_values (request_id TEXT PRIMARY KEY, "
+    "fingerprint TEXT NOT NULL)",
+]
+
+TABLES = {
+    "audit_events": "position", "audit_lookup": "attribute, value, event_time, position",
+    "audit_secrets": "secret_id", "audit_pending_values": "request_id",
+}
+
+
+class AuditTrailView:
+    name = "view:audit_trail"
+    topics = tuple(get_topic(cls) for cls in (
+        SecretCreated, VersionCreated, VersionRemoved, ApiCallRecorded))
+    ddl = DDL
+    tables = TABLES
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+
+    def process(self, cursor: SQLiteCursor, event: Any, position: int) -> None:
+        self.apply(event, cursor, position)
+
+    @singledispatchmethod
+    def apply(self, event: Any, cursor: SQLiteCursor, position: int) -> None:
+        """Other events add nothing to the trail."""
+
+    @apply.register
+    def _(self, e: SecretCreated, c: SQLiteCursor, position: int) -> None:
+        c.execute("INSERT INTO audit_secrets VALUES (?, ?)", (e.originator_id.hex, e.arn))
+
+    @apply.register
+    def _(self, e: VersionCreated, c: SQLiteCursor, position: int) -> None:
+        request_id = e.context.get("request_id")
+        if request_id:
+            c.execute("INSERT OR REPLACE INTO audit_pending_values VALUES (?, ?)",
+                      (request_id, e.fingerprint))
+
+    @apply.register
+    def _(self, e: ApiCallRecorded, c: SQLiteCursor, position: int) -> None:
+        value_hash = None
+        request_id = e.context["request_id"]
+        if e.context["operation"] in VALUE_OPERATIONS:
+            c.execute("DELETE FROM audit_pending_values WHERE request_id = ? RETURNING fingerprint",
+                      (request_id,))
+            row = c.fetchone()
+            if row is not None and e.error_code is None:
+                value_hash = row[0]
+        record = cloudtrail.api_call_record(e, self.account_id, value_hash)
+        _insert(c, position, to_micros(e.timestamp), record)
+
+    @apply.register
+    def _(self, e: VersionRemoved, c: SQLiteCursor, position: int) -> None:
+        c.execute("SELECT arn FROM audit_secrets WHERE secret_id = ?", (e.originator_id.hex,))
+        row = c.fetchone()
+        arn = row[0] if row else f"secret-id:{e.originator_id}"
+        record = cloudtrail.version_removed_record(e, arn, self.account_id)
+        _insert(c, position, to_micros(e.timestamp), record)
+
+
+def lookup_values(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """The (attribute, value) pairs a record can be found by."""
+    pairs = [("EventId", record["eventID"]), ("EventName", record["eventName"]),
+             ("ReadOnly", "true" if record["readOnly"] else "false"),
+             ("EventSource", record["eventSource"])]
+    username = cloudtrail.lookup_username(record)
+    if username:
+        pairs.append(("Username", username))
+    access_key = record["userIdentity"].get("accessKeyId")
+    if access_key:
+        pairs.append(("AccessKeyId", access_key))
+    for name in resource_names(record):
+        pairs.append(("ResourceName", name))
+    if record["resources"]:
+        pairs.append(("ResourceType", cloudtrail.RESOURCE_TYPE))
+    value_hash = (record.get("additionalEventData") or {}).get("secretValueHash")
+    if value_hash:
+        pairs.append(("SecretValueHash", value_hash))
+    return list(dict.fromkeys(pairs))
+
+
+def resource_names(record: dict[str, Any]) -> list[str]:
+    """ARNs and names of the secrets a record concerns; for a call that found none, the
+    SecretId or Name it asked for, so failed attempts on a secret are found by its name too."""
+    names: list[str] = []
+    for resource in record["resources"]:
+        names.append(resource["ARN"])
+        name = cloudtrail.secret_name_of(resource["ARN"])
+        if name:
+            names.append(name)
+    if not names:
+        parameters = record.get("requestParameters") or {}
+        for member in ("secretId", "name"):
+            value = parameters.get(member)
+            if isinstance(value, str):
+                names.append(value)
+                name = cloudtrail.secret_name_of(value)
+                if name:
+                    names.append(name)
+    return names
+
+
+def _insert(c: SQLiteCursor, position: int, at: int, record: dict[str, Any]) -> None:
+    c.execute("INSERT INTO audit_events VALUES (?, ?, ?, ?, ?)",
+              (position, record["eventID"], at, record["requestID"],
+               json.dumps(record, separators=(",", ":"))))
+    c.executemany("INSERT INTO audit_lookup VALUES (?, ?, ?, ?)",
+                  [(attribute, value, at, position) for attribute, value in lookup_values(record)])

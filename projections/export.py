@@ -1,0 +1,46 @@
+"""Export the audit trail as CloudTrail log files (`{"Records": [...]}`) or JSON lines.
+
+Records are written in log order, streamed in pages, so a large trail never sits in memory.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TextIO
+
+from eventsourcing.sqlite import SQLiteCursor
+
+FORMATS = ("cloudtrail", "jsonl")
+_PAGE = 1000
+
+
+def records(cursor: SQLiteCursor, start: int = 0, end: int = 2**62) -> Iterator[str]:
+    """Each record's JSON text with `start <= event_time <= end` (microseconds), in log order."""
+    position = 0
+    while True:
+        cursor.execute("SELECT position, record FROM audit_events WHERE position > ? "
+                       "AND event_time >= ? AND event_time <= ? ORDER BY position LIMIT ?",
+                       (position, start, end, _PAGE))
+        rows = cursor.fetchall()
+        for row in rows:
+            yield row[1]
+        if len(rows) < _PAGE:
+            return
+        position = rows[-1][0]
+
+
+def write(cursor: SQLiteCursor, out: TextIO, fmt: str, start: int = 0, end: int = 2**62) -> int:
+    """Write the trail to `out`; returns the number of records."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    count = 0
+    if fmt == "cloudtrail":
+        out.write('{"Records":[')
+    for text in records(cursor, start, end):
+        if fmt == "cloudtrail":
+            out.write(("," if count else "") + "\n" + text)
+        else:
+            out.write(text + "\n")
+        count += 1
+    if fmt == "cloudtrail":
+        out.write("\n]}\n")
+    return count

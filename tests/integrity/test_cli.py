@@ -1,0 +1,97 @@
+"""`secrets-ledger verify | prove | digest | public-key | purge` on a data directory."""
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import datetime, timezone
+
+import pytest
+
+from ledger.integrity.proof import check_proof
+from tests.conftest import Clock
+from tests.integrity.conftest import open_ledger
+from tools.cli import main
+
+
+@pytest.fixture
+def signed_dir(tmp_path, clock, caller):
+    data_dir = tmp_path / "data"
+    ledger = open_ledger(data_dir, clock)
+    for i in range(3):
+        ledger.call("CreateSecret", {"Name": f"s{i}", "SecretString": "v"}, caller)
+    ledger.write_digest()
+    ledger.call("PutSecretValue", {"SecretId": "s1", "SecretString": "w"}, caller)
+    (tmp_path / "ledger.pem").write_text(ledger.integrity.public_key_pem())
+    return data_dir
+
+
+def run(capsys, *argv) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_verify_of_an_intact_ledger_exits_0(signed_dir, tmp_path, capsys):
+    code, out, _ = run(capsys, "verify", "--data-dir", str(signed_dir),
+                       "--public-key", str(tmp_path / "ledger.pem"))
+    assert code == 0
+    assert "Digest file 1 (positions 1-" in out and "1/1 digest files valid" in out
+    assert "not yet covered by a digest: valid" in out
+
+
+def test_verify_names_a_modified_event_and_exits_1(signed_dir, tmp_path, capsys):
+    with sqlite3.connect(signed_dir / "ledger.db") as db:
+        db.execute("UPDATE stored_events SET state = state || x'00' WHERE rowid = 2")
+    code, out, _ = run(capsys, "verify", "--data-dir", str(signed_dir),
+                       "--public-key", str(tmp_path / "ledger.pem"))
+    assert code == 1
+    assert "INVALID: modified; first bad position 2" in out
+    assert "First bad log position: 2" in out
+
+
+def test_an_auditor_verifies_a_copy_without_the_root_key(signed_dir, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(signed_dir, copy)
+    (copy / "root.key").unlink()
+    code, _, err = run(capsys, "verify", "--data-dir", str(copy))
+    assert code == 2 and "--public-key" in err
+    code, out, _ = run(capsys, "verify", "--data-dir", str(copy), "--public-key",
+                       str(tmp_path / "ledger.pem"))
+    assert code == 0, out
+    assert not (copy / "root.key").exists()  # verification wrote nothing
+
+
+def test_verify_from_to_takes_iso_times(signed_dir, tmp_path, capsys):
+    code, out, _ = run(capsys, "verify", "--data-dir", str(signed_dir), "--public-key",
+                       str(tmp_path / "ledger.pem"), "--from", "2030-01-01T00:00:00Z")
+    assert code == 0
+    assert "Results requested for 2030-01-01T00:00:00Z to now" in out
+    assert "0/0 digest files valid" in out
+
+
+def test_prove_prints_a_proof_the_public_key_accepts(signed_dir, tmp_path, capsys):
+    code, out, _ = run(capsys, "prove", "--data-dir", str(signed_dir), "3")
+    assert code == 0
+    assert check_proof(out, (tmp_path / "ledger.pem").read_text())
+    code, _, err = run(capsys, "prove", "--data-dir", str(signed_dir), "9999")
+    assert code == 1 and "no event at log position 9999" in err
+
+
+def test_digest_and_public_key_commands(signed_dir, tmp_path, capsys):
+    code, out, _ = run(capsys, "digest", "--data-dir", str(signed_dir))
+    summary = json.loads(out)
+    assert code == 0 and summary["sequence"] == 2 and summary["event_count"] > 0
+    code, out, _ = run(capsys, "public-key", "--data-dir", str(signed_dir))
+    assert code == 0 and out == (tmp_path / "ledger.pem").read_text()
+
+
+def test_purge_ends_recovery_windows_that_have_passed(tmp_path, caller, capsys):
+    past = Clock(datetime(2020, 1, 1, tzinfo=timezone.utc))
+    ledger = open_ledger(tmp_path / "data", past)
+    created = ledger.call("CreateSecret", {"Name": "old", "SecretString": "v"}, caller)
+    ledger.call("DeleteSecret", {"SecretId": "old", "RecoveryWindowInDays": 7}, caller)
+    code, out, _ = run(capsys, "purge", "--data-dir", str(tmp_path / "data"))
+    assert code == 0 and json.loads(out) == {"Purged": [created["ARN"]]}
+    code, out, _ = run(capsys, "purge", "--data-dir", str(tmp_path / "data"))
+    assert json.loads(out) == {"Purged": []}

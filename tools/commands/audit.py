@@ -1,0 +1,129 @@
+"""`secrets-ledger audit ...`: query, export and fingerprint-search the CloudTrail-format trail.
+
+    audit lookup [--event-name N | --resource-name R | --username U | --access-key-id K |
+                  --read-only true|false | --event-id E] [--start-time T] [--end-time T]
+                 [--max-results N] [--next-token TOKEN] [--records]
+    audit export --format cloudtrail|jsonl [--output FILE] [--start-time T] [--end-time T]
+    audit hash (--value-stdin | --binary-file FILE) [--keep-newline]
+
+Times are ISO 8601 (`2026-03-17T03:12:00Z`); a time without an offset is UTC.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ledger.errors import LedgerError
+from projections import audit_hash, export, lookup
+from projections.secret_view import to_micros
+from tools.commands.common import add_data_dir, open_ledger, print_json
+
+_ATTRIBUTES = (("event_name", "EventName"), ("resource_name", "ResourceName"),
+               ("username", "Username"), ("access_key_id", "AccessKeyId"),
+               ("read_only", "ReadOnly"), ("event_id", "EventId"))
+
+
+def parse_time(text: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("audit", help="query and export the audit trail")
+    commands = parser.add_subparsers(dest="audit_command", required=True)
+
+    find = commands.add_parser("lookup", help="LookupEvents: one attribute, a time range")
+    add_data_dir(find)
+    attributes = find.add_mutually_exclusive_group()
+    for dest, key in _ATTRIBUTES:
+        attributes.add_argument("--" + dest.replace("_", "-"), dest=dest, metavar=key.upper())
+    _add_time_range(find)
+    find.add_argument("--max-results", type=int, default=None)
+    find.add_argument("--next-token", default=None)
+    find.add_argument("--records", action="store_true",
+                      help="print the CloudTrail records themselves, not LookupEvents entries")
+    find.set_defaults(handler=run_lookup)
+
+    dump = commands.add_parser("export", help="the trail as a CloudTrail log file or JSON lines")
+    add_data_dir(dump)
+    dump.add_argument("--format", choices=export.FORMATS, default="cloudtrail")
+    dump.add_argument("--output", type=Path, default=None, help="file to write (default: stdout)")
+    _add_time_range(dump)
+    dump.set_defaults(handler=run_export)
+
+    digest = commands.add_parser("hash", help="fingerprint a candidate value, list the records "
+                                              "of calls that stored it")
+    add_data_dir(digest)
+    source = digest.add_mutually_exclusive_group(required=True)
+    source.add_argument("--value-stdin", action="store_true",
+                        help="read a SecretString candidate from stdin")
+    source.add_argument("--binary-file", type=Path, help="a SecretBinary candidate")
+    digest.add_argument("--keep-newline", action="store_true",
+                        help="keep a trailing newline of stdin (dropped by default)")
+    digest.set_defaults(handler=run_hash)
+
+
+def _add_time_range(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--start-time", type=parse_time, default=None)
+    parser.add_argument("--end-time", type=parse_time, default=None)
+
+
+def run_lookup(args: argparse.Namespace) -> int:
+    chosen = [{"AttributeKey": key, "AttributeValue": getattr(args, dest)}
+              for dest, key in _ATTRIBUTES if getattr(args, dest) is not None]
+    ledger = open_ledger(args)
+    try:
+        query = lookup.parse_query(chosen, args.start_time, args.end_time)
+        page = ledger.read_models.read_audit(
+            lambda cursor: lookup.lookup(cursor, query, args.max_results, args.next_token))
+    except LedgerError as error:
+        print(f"{error.code}: {error.message}", file=sys.stderr)
+        return 1
+    if args.records:
+        document: Any = {"Records": [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]}
+        if "NextToken" in page:
+            document["NextToken"] = page["NextToken"]
+        print_json(document)
+    else:
+        print_json(page)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    ledger = open_ledger(args)
+    start = to_micros(args.start_time) if args.start_time else 0
+    end = to_micros(args.end_time) if args.end_time else 2**62
+
+    def write(out: Any) -> int:
+        return ledger.read_models.read_audit(
+            lambda cursor: export.write(cursor, out, args.format, start, end))
+
+    if args.output is None:
+        count = write(sys.stdout)
+    else:
+        with open(args.output, "w", encoding="utf-8") as out:
+            count = write(out)
+    print(f"exported {count} records", file=sys.stderr)
+    return 0
+
+
+def run_hash(args: argparse.Namespace) -> int:
+    if args.binary_file is not None:
+        value_type, data = audit_hash.BINARY, args.binary_file.read_bytes()
+    else:
+        data = sys.stdin.buffer.read()
+        if not args.keep_newline and data.endswith(b"\n"):
+            data = data[:-2] if data.endswith(b"\r\n") else data[:-1]
+        value_type = audit_hash.STRING
+    ledger = open_ledger(args)
+    fingerprint = audit_hash.fingerprint_of(ledger, value_type, data)
+    del data
+    print_json(audit_hash.find(ledger, fingerprint))
+    return 0

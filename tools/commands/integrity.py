@@ -1,0 +1,105 @@
+"""`verify`, `prove`, `digest`, `public-key` and `purge`: the log's integrity from the shell.
+
+`verify` and `prove` open the database read-only and need no root key when given the public
+key, so an auditor can run them on a copy of the data directory.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ledger.integrity.inclusion import ProofUnavailable, build_proof
+from ledger.integrity.signing import load_public_key
+from ledger.integrity.store import SQLiteIntegrityStore
+from ledger.integrity.verify import verify
+from ledger.keys.rootkey import ROOT_KEY_ENV, ROOT_KEY_FILE
+from tools.commands.common import add_data_dir, open_ledger, print_json
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    check = subparsers.add_parser("verify", help="check the hash chains and signed digests")
+    add_data_dir(check)
+    check.add_argument("--from", dest="start", type=_moment, default=None,
+                       help="first time to check (ISO 8601 or epoch seconds)")
+    check.add_argument("--to", dest="end", type=_moment, default=None, help="last time to check")
+    check.add_argument("--public-key", type=Path, default=None,
+                       help="the published digest public key (PEM); default: the ledger's own")
+    check.set_defaults(handler=run_verify)
+
+    prove = subparsers.add_parser("prove", help="print an inclusion proof for one event")
+    add_data_dir(prove)
+    prove.add_argument("event_id", metavar="EVENT_ID",
+                       help="log position (notification id) or originator_id:version")
+    prove.set_defaults(handler=run_prove)
+
+    digest = subparsers.add_parser("digest", help="sign a digest of the log now")
+    add_data_dir(digest)
+    digest.set_defaults(handler=run_digest)
+
+    key = subparsers.add_parser("public-key", help="print the digest public key (PEM)")
+    add_data_dir(key)
+    key.set_defaults(handler=run_public_key)
+
+    purge = subparsers.add_parser("purge", help="end every recovery window that has passed")
+    add_data_dir(purge)
+    purge.set_defaults(handler=run_purge)
+
+
+def _moment(text: str) -> datetime:
+    try:
+        return datetime.fromtimestamp(float(text), timezone.utc)
+    except ValueError:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _data_dir(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data")
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    data_dir = _data_dir(args)
+    if args.public_key is not None:
+        key, source = load_public_key(args.public_key.read_bytes()), f"from {args.public_key}"
+    elif os.environ.get(ROOT_KEY_ENV) or (data_dir / ROOT_KEY_FILE).exists():
+        ledger = open_ledger(args)
+        key = ledger.integrity.signer.public_key
+        source = ("taken from the ledger's own key store; pass --public-key with a published "
+                  "copy to rule out a replaced key")
+    else:
+        print("verify needs --public-key (no root key to read the ledger's own)", file=sys.stderr)
+        return 2
+    store = SQLiteIntegrityStore.open_file(data_dir / "ledger.db")
+    report = verify(store, key, key_source=source, start=args.start, end=args.end)
+    print(f"Validating the log in {data_dir}", end="\n\n")
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+def run_prove(args: argparse.Namespace) -> int:
+    store = SQLiteIntegrityStore.open_file(_data_dir(args) / "ledger.db")
+    try:
+        print(json.dumps(build_proof(store, args.event_id), indent=2, sort_keys=True))
+    except ProofUnavailable as error:
+        print(f"prove: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run_digest(args: argparse.Namespace) -> int:
+    print_json(open_ledger(args).write_digest().summary())
+    return 0
+
+
+def run_public_key(args: argparse.Namespace) -> int:
+    sys.stdout.write(open_ledger(args).integrity.public_key_pem())
+    return 0
+
+
+def run_purge(args: argparse.Namespace) -> int:
+    print_json({"Purged": open_ledger(args).purge_expired()})
+    return 0

@@ -1,0 +1,93 @@
+"""`secrets-ledger serve`: the AWS-compatible Secrets Manager endpoint on loopback.
+
+The root principal's access key comes from LEDGER_ROOT_ACCESS_KEY_ID and
+LEDGER_ROOT_SECRET_ACCESS_KEY when both are set. Otherwise the first start creates a key pair,
+writes it to DATA_DIR/root-credentials (mode 0600, an AWS shared-credentials file) and prints
+it once; later starts read that file.
+"""
+from __future__ import annotations
+
+import argparse
+import configparser
+import os
+import sys
+from pathlib import Path
+
+from ledger.application import SecretsLedger
+from ledger.config import DEFAULT_ACCOUNT, LedgerConfig
+from ledger.principals import PrincipalError, Principals, new_key_pair
+from tools.commands.common import add_data_dir
+
+KEY_ID_ENV = "LEDGER_ROOT_ACCESS_KEY_ID"
+SECRET_ENV = "LEDGER_ROOT_SECRET_ACCESS_KEY"
+CREDENTIALS_FILE = "root-credentials"
+PROFILE = "secrets-ledger"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="serve the AWS Secrets Manager API over HTTP")
+    add_data_dir(parser)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--log-level", default="info",
+                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.add_argument("--account-id", default=os.environ.get("LEDGER_ACCOUNT_ID",
+                                                               DEFAULT_ACCOUNT))
+    parser.add_argument("--purge-interval", type=float, default=300.0,
+                        help="seconds between runs that end passed recovery windows (0: never)")
+    parser.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from tools.server import create_app, run
+
+    data_dir = Path(args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data")
+    ledger = SecretsLedger(LedgerConfig.from_environ(data_dir=data_dir,
+                                                     account_id=args.account_id))
+    try:
+        ensure_root_credentials(ledger, data_dir, dict(os.environ))
+    except PrincipalError as error:
+        print(f"cannot start: {error}", file=sys.stderr)
+        ledger.close()
+        return 2
+    run(create_app(ledger, purge_interval=args.purge_interval or None),
+        host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def ensure_root_credentials(ledger: SecretsLedger, data_dir: Path,
+                            environ: dict[str, str]) -> None:
+    """Make sure the root principal has the configured (or a generated) access key."""
+    principals = Principals(ledger)
+    root = principals.ensure_root()
+    key_id, secret = environ.get(KEY_ID_ENV), environ.get(SECRET_ENV)
+    if key_id or secret:
+        if not (key_id and secret):
+            raise PrincipalError(f"set both {KEY_ID_ENV} and {SECRET_ENV}, or neither")
+        principals.ensure_key(root, key_id, secret)
+        return
+    path = data_dir / CREDENTIALS_FILE
+    if path.exists():  # registered already, or the start that wrote it stopped before that
+        principals.ensure_key(root, *read_credentials(path))
+        return
+    key_id, secret = new_key_pair()
+    write_credentials(path, key_id, secret)
+    principals.ensure_key(root, key_id, secret)
+    print("Root credentials, shown this once (also in "
+          f"{path}, profile [{PROFILE}]):\n"
+          f"  AWS_ACCESS_KEY_ID={key_id}\n"
+          f"  AWS_SECRET_ACCESS_KEY={secret}", flush=True)
+
+
+def write_credentials(path: Path, key_id: str, secret: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"[{PROFILE}]\naws_access_key_id = {key_id}\n"
+                     f"aws_secret_access_key = {secret}\n")
+
+
+def read_credentials(path: Path) -> tuple[str, str]:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(path)
+    section = parser[PROFILE]
+    return section["aws_access_key_id"], section["aws_secret_access_key"]

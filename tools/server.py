@@ -1,0 +1,336 @@
+"""The AWS Secrets Manager endpoint: JSON 1.1 over HTTP, SigV4-authenticated, on Starlette.
+
+A thin adapter. Per request it reads the body (bounded), verifies the signature, decodes the
+members against the service model, and hands the call to `SecretsLedger.call` with the caller's
+identity, address, user agent, Region and request id. Every business rule stays in the ledger;
+this module only maps `LedgerError.code` to an HTTP status and a `{"__type", "Message"}` body.
+Requests refused before they reach the ledger (authentication, protocol) are audited through
+`record_rejected_call`, so the log holds every call, accepted or not.
+
+While serving, a background thread ends passed recovery windows (`purge_expired`). Shutdown
+lets in-flight requests finish, stops that thread and closes the ledger.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import anyio
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ledger.application import HANDLERS, SecretsLedger
+from ledger.context import Caller
+from ledger.errors import (
+    InternalServiceError, InvalidRequestException, LedgerError, UnknownOperationException,
+)
+from ledger.principals import Principals, RecentCredentials
+from tools import awsjson
+from tools.sigv4 import AuthError, ReceivedRequest, SigV4Verifier, parse_authorization
+
+TARGET_PREFIX = "secretsmanager."
+MAX_BODY_BYTES = 1 << 20
+WORKER_THREADS = 12  # below the SQLite pool's 15 connections, so no worker waits for one
+MAX_NAME = 128
+TOKEN_MISSING = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
+# Operations whose idempotency token SDKs always fill in; True: only when a value is sent.
+TOKEN_REQUIRED = {"CreateSecret": True, "UpdateSecret": True, "PutSecretValue": False,
+                  "RotateSecret": False}
+ERROR_STATUS = {"InternalServiceError": 500, "RequestEntityTooLargeException": 413}
+
+access_log = logging.getLogger("secrets_ledger.access")
+server_log = logging.getLogger("secrets_ledger.server")
+
+
+class RequestEntityTooLargeException(LedgerError):
+    code = "RequestEntityTooLargeException"
+
+
+@dataclass(frozen=True)
+class Meta:
+    """What is known of a request before it is authenticated."""
+
+    request_id: str
+    operation: str
+    source_ip: str
+    user_agent: str
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    caller: Caller | None = None
+    error_code: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def unknown_caller(access_key_id: str, account_id: str) -> Caller:
+    return Caller(arn="", access_key_id=access_key_id, principal_type="Unknown",
+                  account_id=account_id)
+
+
+def check_client_token(operation: str, request: dict[str, Any]) -> None:
+    """SDKs always send ClientRequestToken; a raw request without one is refused, as AWS does."""
+    only_with_value = TOKEN_REQUIRED.get(operation)
+    if only_with_value is None or request.get("ClientRequestToken") is not None:
+        return
+    has_value = "SecretString" in request or "SecretBinary" in request
+    if has_value or not only_with_value:
+        raise InvalidRequestException(TOKEN_MISSING)
+
+
+class Endpoint:
+    """The request pipeline: bounded read, authenticate, decode, call the ledger, render."""
+
+    def __init__(self, ledger: SecretsLedger, verifier: SigV4Verifier, max_body: int,
+                 worker_threads: int) -> None:
+        self.ledger, self.verifier, self.max_body = ledger, verifier, max_body
+        self.limiter = anyio.CapacityLimiter(worker_threads)
+
+    async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        target = request.headers.get("x-amz-target", "")
+        operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else target
+        meta = Meta(request_id=str(uuid.uuid4()), operation=operation[:MAX_NAME],
+                    source_ip=request.client.host if request.client else "",
+                    user_agent=request.headers.get("user-agent", "")[:1024])
+        try:
+            body = await self._read_body(request)
+        except RequestEntityTooLargeException as error:
+            key_id = _unverified_key_id(request.headers.get("authorization"))
+            caller = unknown_caller(key_id, self.ledger.config.account_id)
+            reply = await anyio.to_thread.run_sync(self._refuse, meta, error, caller, None,
+                                                   limiter=self.limiter)
+        else:
+            received = ReceivedRequest(
+                method=request.method, path=request.scope.get("raw_path", b"/").decode("latin-1"),
+                query=request.scope.get("query_string", b"").decode("latin-1"),
+                headers=[(k.decode("latin-1").lower(), v.decode("latin-1"))
+                         for k, v in request.scope["headers"]],
+                body=body)
+            reply = await anyio.to_thread.run_sync(self.serve, received, meta,
+                                                   limiter=self.limiter)
+        _log_access(meta, reply, time.perf_counter() - started)
+        return Response(reply.body, status_code=reply.status, media_type=awsjson.CONTENT_TYPE,
+                        headers={"x-amzn-RequestId": meta.request_id})
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body:
+            raise RequestEntityTooLargeException(self._too_large())
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.max_body:
+                raise RequestEntityTooLargeException(self._too_large())
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self) -> str:
+        return f"Request body is larger than the limit of {self.max_body} bytes."
+
+    # ---- the synchronous part, run on a worker thread -------------------------------------
+    def serve(self, received: ReceivedRequest, meta: Meta) -> Reply:
+        account = self.ledger.config.account_id
+        try:
+            verified = self.verifier.verify(received)
+        except AuthError as error:
+            return self._refuse(meta, error, unknown_caller(error.access_key_id, account),
+                                error.region)
+        except Exception as error:  # a fault of ours, not the caller's
+            return self._crash(meta, error, unknown_caller("", account), None)
+        caller, region = verified.caller, verified.region
+        try:
+            operation = self._operation(received, meta)
+            request = awsjson.decode_request(operation, received.body)
+            check_client_token(operation, request)
+        except LedgerError as error:
+            return self._refuse(meta, error, caller, region)
+        except Exception as error:
+            return self._crash(meta, error, caller, region)
+        try:
+            result = self.ledger.call(operation, request, caller, source_ip=meta.source_ip,
+                                      user_agent=meta.user_agent, request_id=meta.request_id,
+                                      region=region)
+        except LedgerError as error:  # the ledger has recorded it
+            return _error_reply(error, caller)
+        except Exception as error:
+            return self._crash(meta, error, caller, region)
+        return Reply(200, awsjson.encode(result), caller)
+
+    @staticmethod
+    def _operation(received: ReceivedRequest, meta: Meta) -> str:
+        served = (received.method == "POST" and received.path in ("/", "")
+                  and received.header("x-amz-target") == TARGET_PREFIX + meta.operation
+                  and meta.operation in HANDLERS)
+        if not served:
+            name = meta.operation or "(none)"
+            raise UnknownOperationException(f"The operation {name} is not supported.")
+        return meta.operation
+
+    def _refuse(self, meta: Meta, error: LedgerError, caller: Caller,
+                region: str | None) -> Reply:
+        """Answer a request refused before the ledger ran it, and audit the refusal."""
+        try:
+            self.ledger.record_rejected_call(meta.operation, error, caller,
+                                             source_ip=meta.source_ip,
+                                             user_agent=meta.user_agent,
+                                             request_id=meta.request_id, region=region)
+        except Exception as failure:
+            _log_fault("could not record a rejected call", failure, meta)
+            return _error_reply(InternalServiceError("The request could not be audited."), caller)
+        return _error_reply(error, caller)
+
+    def _crash(self, meta: Meta, error: Exception, caller: Caller, region: str | None) -> Reply:
+        _log_fault("request failed", error, meta)
+        return self._refuse(meta, InternalServiceError("An internal error occurred."), caller,
+                            region)
+
+
+def _error_reply(error: LedgerError, caller: Caller | None) -> Reply:
+    status = ERROR_STATUS.get(error.code, 400)
+    return Reply(status, awsjson.error_body(error.code, error.message), caller, error.code)
+
+
+def _unverified_key_id(header: str | None) -> str:
+    try:
+        return parse_authorization(header).access_key_id[:MAX_NAME]
+    except AuthError:
+        return ""
+
+
+# ---- logging --------------------------------------------------------------------------------
+class JsonLinesFormatter(logging.Formatter):
+    """One JSON object per line; dict messages are merged in as fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, timezone.utc).isoformat(
+                timespec="milliseconds"),
+            "level": record.levelname, "logger": record.name}
+        if isinstance(record.msg, dict):
+            entry.update(record.msg)
+        else:
+            entry["message"] = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            entry.update(_fault_fields(record.exc_info[1]))
+        return json.dumps(entry, default=str)
+
+
+def logging_config(level: str) -> dict[str, Any]:
+    """For uvicorn's `log_config`: every line on stderr is JSON, ours and uvicorn's."""
+    handler = {"class": "logging.StreamHandler", "formatter": "json",
+               "stream": "ext://sys.stderr"}
+    loggers = {name: {"handlers": ["stderr"], "level": level.upper(), "propagate": False}
+               for name in ("uvicorn", "uvicorn.error", "secrets_ledger")}
+    return {"version": 1, "disable_existing_loggers": False,
+            "formatters": {"json": {"()": JsonLinesFormatter}},
+            "handlers": {"stderr": handler}, "loggers": loggers}
+
+
+def _log_access(meta: Meta, reply: Reply, seconds: float) -> None:
+    caller = reply.caller
+    access_log.info({
+        "request_id": meta.request_id, "operation": meta.operation, "status": reply.status,
+        "error_code": reply.error_code, "principal": caller.arn if caller else "",
+        "access_key_id": caller.access_key_id if caller else "", "source_ip": meta.source_ip,
+        "duration_ms": round(seconds * 1000, 3)})
+
+
+def _fault_fields(error: BaseException) -> dict[str, Any]:
+    """Type and call stack only: an exception's message could quote data it was handed."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return {"exception": type(error).__name__,
+            "stack": [f"{frame.filename}:{frame.lineno} {frame.name}" for frame in frames]}
+
+
+def _log_fault(what: str, error: BaseException, meta: Meta) -> None:
+    server_log.error({"event": what, "request_id": meta.request_id,
+                      "operation": meta.operation, **_fault_fields(error)})
+
+
+# ---- background purge -----------------------------------------------------------------------
+class PurgeThread(threading.Thread):
+    """Ends passed recovery windows every `interval` seconds while the server runs."""
+
+    def __init__(self, ledger: SecretsLedger, interval: float) -> None:
+        super().__init__(name="purge-expired", daemon=True)
+        self.ledger, self.interval = ledger, interval
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        while True:
+            try:
+                purged = self.ledger.purge_expired()
+                if purged:
+                    server_log.info({"event": "purged", "secrets": purged})
+            except Exception as error:
+                server_log.error({"event": "purge failed", "exception": type(error).__name__})
+            if self._stopping.wait(self.interval):
+                return
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.is_alive():
+            self.join(timeout=30)
+
+
+# ---- the application ------------------------------------------------------------------------
+def create_app(ledger: SecretsLedger, *, verifier: SigV4Verifier | None = None,
+               max_body: int = MAX_BODY_BYTES, purge_interval: float | None = 300,
+               worker_threads: int = WORKER_THREADS, close_ledger: bool = True) -> Starlette:
+    """The ASGI app; access keys are looked up in the ledger's principals unless given."""
+    verifier = verifier or SigV4Verifier(RecentCredentials(Principals(ledger)))
+    endpoint = Endpoint(ledger, verifier, max_body, worker_threads)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        purger = PurgeThread(ledger, purge_interval) if purge_interval else None
+        if purger:
+            purger.start()
+        try:
+            yield
+        finally:
+            if purger:
+                await anyio.to_thread.run_sync(purger.stop)
+            if close_ledger:
+                ledger.close()
+
+    methods = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+    return Starlette(routes=[Route("/{path:path}", endpoint.handle, methods=methods)],
+                     lifespan=lifespan)
+
+
+def run(app: Starlette, host: str = "127.0.0.1", port: int = 4566,
+        log_level: str = "info") -> None:
+    """Serve until SIGINT/SIGTERM; in-flight requests finish before the ledger closes.
+
+    uvicorn re-raises the stop signal once it has shut down; the handler below turns that into
+    a normal exit, so a graceful stop ends with status 0.
+    """
+    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(),
+                            log_config=logging_config(log_level), access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=30, server_header=False)
+    if threading.current_thread() is threading.main_thread():
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, _stopped)
+    uvicorn.Server(config).run()
+
+
+def _stopped(signum: int, frame: Any) -> None:
+    """Outside uvicorn's own handling (its re-raise, or a signal during start-up): exit 0."""
+    raise SystemExit(0)
