@@ -8,8 +8,10 @@ fail as a whole; the handler then re-runs on fresh state, so no version or label
 from __future__ import annotations
 
 import copy
+import logging
 import random
 import time
+import traceback
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -50,6 +52,7 @@ from ledger.writes import WRITE_HANDLERS
 from projections.read_models import open_read_models
 from ledger.events import SecretDeleted, VersionRemoved
 
+log = logging.getLogger(__name__)
 HANDLERS = {**WRITE_HANDLERS, **READ_HANDLERS}
 MAX_ATTEMPTS = 50
 
@@ -115,6 +118,23 @@ class SecretsLedger(Application):
         except LedgerError as error:
             self._record_failure(context, error)
             raise
+        except Exception as error:
+            raise self._internal_failure(context, error) from None
+
+    def _internal_failure(self, context: RequestContext, error: Exception) -> InternalServiceError:
+        """An unexpected failure becomes InternalServiceError. Its own text is never passed on or
+        logged, since it might quote data; the log gets its type and where it was raised."""
+        frame = traceback.extract_tb(error.__traceback__)[-1] if error.__traceback__ else None
+        where = f"{frame.filename}:{frame.lineno}" if frame else "?"
+        log.error("internal error %s at %s in %s, request %s", type(error).__name__, where,
+                  context.operation, context.request_id)
+        failure = InternalServiceError("An internal error occurred. The request id identifies it "
+                                       "in the ledger's log.")
+        try:
+            self._record_failure(context, failure)
+        except Exception:  # the store itself may be what failed
+            log.error("could not record the failed request %s", context.request_id)
+        return failure
 
     def record_rejected_call(self, operation: str, error: LedgerError, caller: Caller, *,
                              source_ip: str, user_agent: str, request_id: str,
@@ -154,6 +174,7 @@ class SecretsLedger(Application):
         changes = outcome.key_changes
         for aggregate in outcome.aggregates:
             _collect_shredding(aggregate, changes)
+            records += _cleanup_records(aggregate, call.now)
         if changes or any(a.pending_events for a in outcome.aggregates):
             self.save(*outcome.aggregates, *records, key_changes=changes or None)
         else:
@@ -288,6 +309,14 @@ class SecretsLedger(Application):
                 continue  # restored or purged concurrently: the next run decides again
             purged.append(secret.arn)
         return purged
+
+
+def _cleanup_records(aggregate: Any, now: datetime) -> list[ApiCall]:
+    """Each version the cleanup rule removed is a service event in the audit trail."""
+    return [ApiCall.record(context=event.context, now=now, read_only=False,
+                           resources=[aggregate.arn], event_type="AwsServiceEvent")
+            for event in getattr(aggregate, "_pending_events", [])
+            if isinstance(event, VersionRemoved)]
 
 
 def _collect_shredding(aggregate: Any, changes: KeyStoreChanges) -> None:

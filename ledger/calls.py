@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import uuid4
 
 from eventsourcing.domain import Aggregate
 
@@ -24,17 +24,13 @@ class ApiCallRecorded(Aggregate.Created):
 
 
 class ApiCall(Aggregate):
-    @staticmethod
-    def id_for(request_id: str, event_name: str, resource: str) -> UUID:
-        return uuid5(NAMESPACE_URL, f"/api-calls/{request_id}/{event_name}/{resource}")
-
     @classmethod
     def record(cls, *, context: dict[str, Any], now: datetime, read_only: bool,
                resources: list[str], response: dict[str, Any] | None = None,
                error_code: str | None = None, error_message: str | None = None,
                event_type: str = "AwsApiCall") -> ApiCall:
-        call_id = cls.id_for(context["request_id"], context["operation"], ",".join(resources))
-        return cls._create(ApiCallRecorded, id=call_id, timestamp=now, context=context,
+        # A random id: request ids come from adapters and need not be unique.
+        return cls._create(ApiCallRecorded, id=uuid4(), timestamp=now, context=context,
                            event_type=event_type, read_only=read_only, resources=resources,
                            response=response, error_code=error_code, error_message=error_message)
 

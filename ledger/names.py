@@ -9,15 +9,20 @@ from random import Random
 from ledger.errors import ValidationException
 
 _NAME = re.compile(r"[A-Za-z0-9/_+=.@-]+")
+_SERVICE_NAME = re.compile(r"[A-Za-z0-9/_+=.@!-]+")  # services name theirs like rds!db-...
 _SUFFIX = re.compile(r"-[A-Za-z0-9]{6}")
 _SUFFIX_ALPHABET = string.ascii_letters + string.digits
 INVALID_NAME = ("Invalid name. Must be a valid name containing alphanumeric characters, "
                 "or any of the following: -/_+=.@!")
 
 
-def check_name(name: str) -> None:
-    """AWS applies the same charset to CreateSecret's Name and to every non-ARN SecretId."""
-    if not _NAME.fullmatch(name):
+def check_name(name: str, service_owned: bool = False) -> None:
+    """AWS applies the same charset to CreateSecret's Name and to every non-ARN SecretId.
+
+    Secrets that AWS services create for themselves may also contain "!" (RDS names its own
+    `rds!db-...`), so lookups accept it, while callers creating a secret may not use it.
+    """
+    if not (_SERVICE_NAME if service_owned else _NAME).fullmatch(name):
         raise ValidationException(INVALID_NAME)
 
 
@@ -47,7 +52,7 @@ class SecretRef:
 
 def parse_secret_id(secret_id: str) -> SecretRef:
     if not secret_id.startswith("arn:"):
-        check_name(secret_id)
+        check_name(secret_id, service_owned=True)
         return SecretRef((secret_id,), secret_id, False)
     parts = secret_id.split(":", 6)
     if len(parts) < 7 or parts[2] != "secretsmanager" or parts[5] != "secret" or not parts[6]:

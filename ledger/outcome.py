@@ -25,6 +25,12 @@ class Call:
     attempt: int = 0
     used_stale_state: bool = False
 
+    def service_context(self, operation: str) -> dict[str, Any]:
+        """The context of something the ledger does itself while serving this call."""
+        config = self.ledger.config
+        return RequestContext.service(self.context.request_id, operation, self.context.region,
+                                      config.account_id).as_event_field()
+
     def secret_to_change(self, secret_id: str, missing_ok: bool = False) -> Any:
         """The secret a write will change: on a first attempt, possibly this process's last
         copy (see `SecretsLedger.find_secret`)."""

@@ -125,8 +125,13 @@ class Secret(Aggregate):
     # ---- commands ------------------------------------------------------------------------
     def add_version(self, version_id: str, sealed: SealedValue, stages: list[str] | None,
                     limits: Limits, now: datetime, context: dict[str, Any],
-                    acting_service: str | None = None) -> list[str]:
-        """Record a new version, move labels, then apply the version quota and cleanup rule."""
+                    acting_service: str | None = None,
+                    cleanup_context: dict[str, Any] | None = None) -> list[str]:
+        """Record a new version, move labels, then apply the version quota and cleanup rule.
+
+        Versions removed by the cleanup rule are the service's act, not the caller's, so their
+        events carry `cleanup_context` when given.
+        """
         self.check_writable(acting_service)
         moves = label_rules.for_new_value(self.labels, version_id, stages)
         label_rules.check_label_quota(self.labels, moves, limits.max_labels)
@@ -134,7 +139,7 @@ class Secret(Aggregate):
                       value_type=sealed.value_type, ciphertext=sealed.ciphertext,
                       fingerprint=sealed.fingerprint, key_arn=sealed.key_arn)
         self._move_labels(moves, now, context)
-        self._clean_up_versions(limits, now, context)
+        self._clean_up_versions(limits, now, cleanup_context or context)
         return self.stages_of(version_id)
 
     def update_stage(self, label: str, remove_from: str | None, move_to: str | None,

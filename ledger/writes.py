@@ -45,7 +45,8 @@ def _add_value(call: Call, secret: Secret, outcome: Outcome, value: values.Plain
     fingerprint = ledger.fingerprint(value)
     sealed, data_key = values.seal(ledger.kms, key, secret.arn, version_id, value, fingerprint)
     labels = secret.add_version(version_id, sealed, stages, ledger.config.limits, call.now,
-                                call.event_context, call.owning_service)
+                                call.event_context, call.owning_service,
+                                cleanup_context=call.service_context("EndSecretVersionDelete"))
     outcome.key_changes.data_keys[(secret.id.hex, version_id)] = data_key
     return labels
 
@@ -53,7 +54,7 @@ def _add_value(call: Call, secret: Secret, outcome: Outcome, value: values.Plain
 def create_secret(call: Call) -> Outcome:
     request, ledger = call.request, call.ledger
     name = request["Name"]
-    check_name(name)
+    check_name(name, service_owned=call.owning_service is not None)
     value = values.value_from_request(request, required=False)
     tags = _tag_pairs(request.get("Tags"))
     _check_tag_count(len(dict(tags)))

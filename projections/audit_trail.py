@@ -11,9 +11,9 @@ so a lookup by any LookupEvents attribute reads only the matching records, newes
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
-from eventsourcing.dispatch import singledispatchmethod
 from eventsourcing.sqlite import SQLiteCursor
 from eventsourcing.utils import get_topic
 
@@ -43,6 +43,18 @@ TABLES = {
 }
 
 
+Handler = Callable[[Any, Any, SQLiteCursor, int], None]
+HANDLERS: dict[type, Handler] = {}
+
+
+def on(event_class: type) -> Callable[[Handler], Handler]:
+    """Register the handler of one event class (exact class: dispatch is one dict lookup)."""
+    def register(handler: Handler) -> Handler:
+        HANDLERS[event_class] = handler
+        return handler
+    return register
+
+
 class AuditTrailView:
     name = "view:audit_trail"
     topics = tuple(get_topic(cls) for cls in (
@@ -54,43 +66,45 @@ class AuditTrailView:
         self.account_id = account_id
 
     def process(self, cursor: SQLiteCursor, event: Any, position: int) -> None:
-        self.apply(event, cursor, position)
+        handler = HANDLERS.get(type(event))
+        if handler is not None:
+            handler(self, event, cursor, position)
 
-    @singledispatchmethod
-    def apply(self, event: Any, cursor: SQLiteCursor, position: int) -> None:
-        """Other events add nothing to the trail."""
 
-    @apply.register
-    def _(self, e: SecretCreated, c: SQLiteCursor, position: int) -> None:
-        c.execute("INSERT INTO audit_secrets VALUES (?, ?)", (e.originator_id.hex, e.arn))
+@on(SecretCreated)
+def _secret_created(view: Any, e: SecretCreated, c: SQLiteCursor, position: int) -> None:
+    c.execute("INSERT INTO audit_secrets VALUES (?, ?)", (e.originator_id.hex, e.arn))
 
-    @apply.register
-    def _(self, e: VersionCreated, c: SQLiteCursor, position: int) -> None:
-        request_id = e.context.get("request_id")
-        if request_id:
-            c.execute("INSERT OR REPLACE INTO audit_pending_values VALUES (?, ?)",
-                      (request_id, e.fingerprint))
 
-    @apply.register
-    def _(self, e: ApiCallRecorded, c: SQLiteCursor, position: int) -> None:
-        value_hash = None
-        request_id = e.context["request_id"]
-        if e.context["operation"] in VALUE_OPERATIONS:
-            c.execute("DELETE FROM audit_pending_values WHERE request_id = ? RETURNING fingerprint",
-                      (request_id,))
-            row = c.fetchone()
-            if row is not None and e.error_code is None:
-                value_hash = row[0]
-        record = cloudtrail.api_call_record(e, self.account_id, value_hash)
-        _insert(c, position, to_micros(e.timestamp), record)
+@on(VersionCreated)
+def _version_created(view: Any, e: VersionCreated, c: SQLiteCursor, position: int) -> None:
+    request_id = e.context.get("request_id")
+    if request_id:
+        c.execute("INSERT OR REPLACE INTO audit_pending_values VALUES (?, ?)",
+                  (request_id, e.fingerprint))
 
-    @apply.register
-    def _(self, e: VersionRemoved, c: SQLiteCursor, position: int) -> None:
-        c.execute("SELECT arn FROM audit_secrets WHERE secret_id = ?", (e.originator_id.hex,))
+
+@on(ApiCallRecorded)
+def _api_call_recorded(view: Any, e: ApiCallRecorded, c: SQLiteCursor, position: int) -> None:
+    value_hash = None
+    request_id = e.context["request_id"]
+    if e.context["operation"] in VALUE_OPERATIONS:
+        c.execute("DELETE FROM audit_pending_values WHERE request_id = ? RETURNING fingerprint",
+                  (request_id,))
         row = c.fetchone()
-        arn = row[0] if row else f"secret-id:{e.originator_id}"
-        record = cloudtrail.version_removed_record(e, arn, self.account_id)
-        _insert(c, position, to_micros(e.timestamp), record)
+        if row is not None and e.error_code is None:
+            value_hash = row[0]
+    record = cloudtrail.api_call_record(e, view.account_id, value_hash)
+    _insert(c, position, to_micros(e.timestamp), record)
+
+
+@on(VersionRemoved)
+def _version_removed(view: Any, e: VersionRemoved, c: SQLiteCursor, position: int) -> None:
+    c.execute("SELECT arn FROM audit_secrets WHERE secret_id = ?", (e.originator_id.hex,))
+    row = c.fetchone()
+    arn = row[0] if row else f"secret-id:{e.originator_id}"
+    record = cloudtrail.version_removed_record(e, arn, view.account_id)
+    _insert(c, position, to_micros(e.timestamp), record)
 
 
 def lookup_values(record: dict[str, Any]) -> list[tuple[str, str]]:

@@ -8,7 +8,8 @@ already there, the check costs one `MAX(rowid)` and one position lookup.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,7 +19,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from projections import current_queries
 from projections.audit_trail import AuditTrailView
 from projections.current_state import CurrentStateView
-from projections.runner import Progress, View, catch_up
+from projections.runner import Progress, View, catch_up, catch_up_views
 from projections.secret_view import SecretView
 from projections.store import ReadStore, open_store
 
@@ -44,15 +45,25 @@ class ReadModels:
                             progress=progress)
 
     def refresh_all(self, progress: Progress | None = None) -> int:
-        stop = self.recorder.max_notification_id() or 0
-        return sum(self.refresh(view, stop, progress) for view in self.views)
+        """Catch every view up in one pass over the log."""
+        with self._all_locks():
+            return catch_up_views(self.recorder, self.mapper, self.views, self.store,
+                                  progress=progress)
 
     def rebuild(self, progress: Progress | None = None) -> int:
         """Drop every view's rows and position, then replay the whole log into them."""
-        for view in self.views:
-            with self._locks[view.name]:
+        with self._all_locks():
+            for view in self.views:
                 self.store.reset(view.name, view.tables)
-        return self.refresh_all(progress)
+            return catch_up_views(self.recorder, self.mapper, self.views, self.store,
+                                  progress=progress)
+
+    @contextmanager
+    def _all_locks(self) -> Iterator[None]:
+        with ExitStack() as stack:
+            for view in self.views:  # always in the same order
+                stack.enter_context(self._locks[view.name])
+            yield
 
     def positions(self) -> dict[str, int]:
         return {view.name: self.store.position(view.name) for view in self.views}

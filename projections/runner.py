@@ -11,7 +11,7 @@ view, so a view that ignores most events does not rescan them on every read.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from eventsourcing.persistence import ApplicationRecorder, IntegrityError, Mapper
@@ -41,30 +41,49 @@ def catch_up(recorder: ApplicationRecorder, mapper: Mapper, view: View, store: R
 
     Returns how many events were applied. Each batch commits with its position.
     """
+    return catch_up_views(recorder, mapper, [view], store, stop=stop, batch=batch,
+                          progress=progress)
+
+
+def catch_up_views(recorder: ApplicationRecorder, mapper: Mapper, views: Sequence[View],
+                   store: ReadStore, *, stop: int | None = None, batch: int = DEFAULT_BATCH,
+                   progress: Progress | None = None) -> int:
+    """Catch several views up in one pass over the log: each notification is read and decoded
+    once, and given to every view that reads its topic and has not applied it yet. Each batch
+    commits every view's rows and positions together. Returns events applied (per view)."""
     if stop is None:
         stop = recorder.max_notification_id() or 0
+    by_topic: dict[str, list[View]] = {}
+    for view in views:
+        for topic in view.topics:
+            by_topic.setdefault(topic, []).append(view)
     applied = 0
-    start = store.position(view.name)
-    while start < stop:
-        notes = recorder.select_notifications(start, batch, stop=stop, topics=view.topics,
+    positions = {view.name: store.position(view.name) for view in views}
+    while (start := min(positions.values(), default=stop)) < stop:
+        notes = recorder.select_notifications(start, batch, stop=stop, topics=tuple(by_topic),
                                               inclusive_of_start=False)
         reached = notes[-1].id if len(notes) == batch else stop
-        events = [(mapper.to_domain_event(note), note.id) for note in notes]
         try:
             with store.writing() as cursor:
-                for event, position in events:
-                    view.process(cursor, event, position)
-                store.record_position(cursor, view.name, reached)
+                for note in notes:
+                    event = None
+                    for view in by_topic[note.topic]:
+                        if positions[view.name] < note.id:
+                            event = event or mapper.to_domain_event(note)
+                            view.process(cursor, event, note.id)
+                            applied += 1
+                for view in views:
+                    if positions[view.name] < reached:
+                        store.record_position(cursor, view.name, reached)
         except IntegrityError:
-            # Someone else applied this range first: nothing of ours was kept. If nobody
-            # moved the position, the error is the view's own and must not be retried.
-            moved_to = store.position(view.name)
-            if moved_to <= start:
+            # Someone else applied part of this range first: nothing of ours was kept. If
+            # nobody moved a position, the error is a view's own and must not be retried.
+            moved = {view.name: store.position(view.name) for view in views}
+            if moved == positions:
                 raise
-            start = moved_to
+            positions = moved
             continue
-        applied += len(events)
-        start = reached
+        positions = {name: max(position, reached) for name, position in positions.items()}
         if progress is not None:
             progress(reached)
     return applied

@@ -28,7 +28,7 @@ from typing import Any
 import anyio
 import uvicorn
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -110,6 +110,9 @@ class Endpoint:
                     user_agent=request.headers.get("user-agent", "")[:1024])
         try:
             body = await self._read_body(request)
+        except ClientDisconnect:  # gone before its request was complete: no one to answer
+            _log_access(meta, Reply(499, b""), time.perf_counter() - started)
+            return Response(status_code=400)
         except RequestEntityTooLargeException as error:
             key_id = _unverified_key_id(request.headers.get("authorization"))
             caller = unknown_caller(key_id, self.ledger.config.account_id)
@@ -166,11 +169,11 @@ class Endpoint:
             result = self.ledger.call(operation, request, caller, source_ip=meta.source_ip,
                                       user_agent=meta.user_agent, request_id=meta.request_id,
                                       region=region)
+            return Reply(200, awsjson.encode(result), caller)
         except LedgerError as error:  # the ledger has recorded it
             return _error_reply(error, caller)
         except Exception as error:
             return self._crash(meta, error, caller, region)
-        return Reply(200, awsjson.encode(result), caller)
 
     @staticmethod
     def _operation(received: ReceivedRequest, meta: Meta) -> str:

@@ -117,6 +117,7 @@ class DigestWriter:
     def _build(self, previous: Digest | None) -> tuple[Digest, bytes]:
         now = self._clock()
         start = previous.end_position + 1 if previous else 1
+        sequence = previous.sequence + 1 if previous else 1
         end = max(self._store.max_position(), start - 1)
         tree, tips = MerkleAccumulator(), {}
         first = last = None
@@ -129,7 +130,7 @@ class DigestWriter:
         blob = tips_blob(tips)
         body = {
             "format": DIGEST_FORMAT, "ledger": self._ledger,
-            "sequence": previous.sequence + 1 if previous else 1,
+            "sequence": sequence,
             "digest_start_time": (previous.fields["digest_end_time"] if previous
                                   else format_time(oldest or now)),
             "digest_end_time": format_time(now),
@@ -144,7 +145,7 @@ class DigestWriter:
             "public_key_fingerprint": self._signer.fingerprint, "signature_algorithm": "Ed25519",
         }
         body_bytes = canonical_json(body)
-        return Digest(body["sequence"], body_bytes,
+        return Digest(sequence, body_bytes,
                       self._signer.sign(signature_message(body_bytes))), blob
 
     def _event_time(self, position: int | None) -> datetime | None:

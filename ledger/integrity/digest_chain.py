@@ -97,7 +97,8 @@ def _problem(digest: Digest, previous: Digest | None, key: Ed25519PublicKey,
         if previous is not None and _fingerprint(previous) not in (
                 None, fields.get("public_key_fingerprint")):
             changed = f" (the signing key changed after digest {previous.sequence})"
-        return f"public key not found for fingerprint {fields.get('public_key_fingerprint')}{changed}"
+        found = fields.get("public_key_fingerprint")
+        return f"public key not found for fingerprint {found}{changed}"
     try:
         key.verify(digest.signature, signature_message(digest.body))
     except (InvalidSignature, ValueError, KeyError):
@@ -108,7 +109,8 @@ def _problem(digest: Digest, previous: Digest | None, key: Ed25519PublicKey,
         return None
     if (fields.get("previous_digest_hash") != previous.hash
             or fields.get("previous_digest_signature") != previous.signature.hex()):
-        return f"previous digest hash doesn't match digest {previous.sequence} (digest chain broken)"
+        return (f"previous digest hash doesn't match digest {previous.sequence} "
+                "(digest chain broken)")
     try:
         if digest.start_position != previous.end_position + 1:
             return f"positions don't follow on from digest {previous.sequence}"

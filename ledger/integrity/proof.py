@@ -56,7 +56,8 @@ def node_hash(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
-def root_from_path(leaf_index: int, tree_size: int, leaf: bytes, path: Sequence[bytes]) -> bytes | None:
+def root_from_path(leaf_index: int, tree_size: int, leaf: bytes,
+                   path: Sequence[bytes]) -> bytes | None:
     """The root an audit path leads to (RFC 9162, 2.1.3.2), or None if the path cannot fit."""
     if not 0 <= leaf_index < tree_size:
         return None
@@ -122,5 +123,6 @@ def check_proof(proof_json: str | bytes | dict[str, Any], public_key_pem: str | 
         root = root_from_path(int(proof["leaf_index"]), int(proof["tree_size"]),
                               leaf_hash(position, event_hash), path)
         return root is not None and root.hex() == body["merkle_root"]
-    except (InvalidSignature, UnsupportedAlgorithm, KeyError, TypeError, ValueError, binascii.Error, AttributeError):
+    except (InvalidSignature, UnsupportedAlgorithm, KeyError, TypeError, ValueError,
+            binascii.Error, AttributeError):
         return False

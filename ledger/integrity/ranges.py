@@ -32,7 +32,8 @@ class SpanScan:
     span: Span
     check: RangeCheck
     tree: MerkleAccumulator = field(default_factory=MerkleAccumulator)
-    tips: dict[str, tuple[int, bytes, int]] = field(default_factory=dict)  # oid -> version, hash, pos
+    # originator id -> (version, hash, position) of its last event in the span
+    tips: dict[str, tuple[int, bytes, int]] = field(default_factory=dict)
     mismatches: list[ChainRow] = field(default_factory=list)
 
 
@@ -139,10 +140,9 @@ def compare_with_digest(store: IntegrityStore, scan: SpanScan) -> None:
     if root_ok:
         for i, finding in enumerate(check.findings):
             if finding.kind == MODIFIED:  # the bytes are what was signed: the hash row changed
-                check.findings[i] = Finding(HASH_ALTERED, finding.position,
-                                            finding.detail.replace(
-                                                "doesn't match its recorded hash",
-                                                "matches the digest; its recorded hash was changed"))
+                detail = finding.detail.replace("doesn't match its recorded hash",
+                                                "matches the digest; its recorded hash changed")
+                check.findings[i] = Finding(HASH_ALTERED, finding.position, detail)
     elif not check.findings:
         check.findings += _localise(store, scan)
     if not scan.span.trusted:

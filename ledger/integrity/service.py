@@ -13,24 +13,49 @@ from ledger.integrity.digest import Digest, DigestWriter
 from ledger.integrity.inclusion import build_proof
 from ledger.integrity.report import VerificationReport
 from ledger.integrity.signing import DigestSigner
-from ledger.integrity.store import IntegrityStore, store_for
+from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore, store_for
 from ledger.integrity.verify import verify
 
 log = logging.getLogger(__name__)
 
 
+class IntegrityUnsupported(Exception):
+    """The event store in use has no hash chain (only SQLite and memory have one so far)."""
+
+
 class LedgerIntegrity:
     def __init__(self, recorder: Any, root_key: bytes, *, ledger_name: str,
                  clock: Callable[[], datetime], interval: timedelta | None) -> None:
-        self.store: IntegrityStore = store_for(recorder)
         self.signer = DigestSigner(recorder, root_key)
-        self.writer = DigestWriter(self.store, self.signer, ledger_name, clock, interval)
+        try:
+            self._store: IntegrityStore | None = store_for(recorder)
+        except TypeError:
+            self._store = None  # the ledger still works; integrity commands say why they can't
+            log.warning("no hash chain for %s: digests and verify are off",
+                        type(recorder).__name__)
+            return
+        if isinstance(self._store, SQLiteIntegrityStore):
+            self._store.backfill_chain()  # a log from before the chain: hash it once
+        self.writer = DigestWriter(self._store, self.signer, ledger_name, clock, interval)
+
+    @property
+    def supported(self) -> bool:
+        return self._store is not None
+
+    @property
+    def store(self) -> IntegrityStore:
+        if self._store is None:
+            raise IntegrityUnsupported("this event store keeps no hash chain")
+        return self._store
 
     def write_digest(self) -> Digest:
+        self.store  # noqa: B018 (raises if unsupported)
         return self.writer.write()
 
     def write_digest_if_due(self) -> Digest | None:
         """For the write path and schedulers: a failure here must not fail a committed call."""
+        if self._store is None:
+            return None
         try:
             return self.writer.write_if_due()
         except Exception:

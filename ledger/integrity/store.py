@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
-from ledger.integrity.chain import MemoryIntegrityTables, originator_text
+from ledger.integrity.chain import MemoryIntegrityTables, originator_text, record_sqlite
 from ledger.integrity.proof import GENESIS
 
 BATCH = 2000
@@ -122,6 +122,24 @@ class SQLiteIntegrityStore:
 
         return cls(transaction)
 
+    def backfill_chain(self) -> int:
+        """Hash a log written before the chain existed: only when there are events but no
+        hash row and no digest at all, so deleting hash rows cannot launder a tampered log
+        that digests already vouch for. Returns the number of events hashed."""
+        with self._transaction(commit=True) as c:
+            c.execute("SELECT EXISTS(SELECT 1 FROM event_hashes), EXISTS(SELECT 1 FROM digests), "
+                      "EXISTS(SELECT 1 FROM stored_events)")
+            hashes, digests, events = c.fetchone()
+            if hashes or digests or not events:
+                return 0
+            c.execute("SELECT rowid, originator_id, originator_version, topic, state "
+                      "FROM stored_events ORDER BY rowid")
+            rows = c.fetchall()
+            record_sqlite(c, [StoredEvent(originator_id=r[1], originator_version=r[2],
+                                          topic=r[3], state=bytes(r[4])) for r in rows],
+                          [r[0] for r in rows])
+            return len(rows)
+
     def _all(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
         with self._transaction(commit=False) as c:
             c.execute(statement, params)
@@ -194,11 +212,11 @@ class MemoryIntegrityStore:
         return int(self._recorder.max_notification_id() or 0)
 
     def _events(self, after: int, upto: int | None) -> Iterator[tuple[int, Any]]:
+        start = max(after, 0)
         with self._recorder._database_lock:
-            events = list(self._recorder._stored_events)
-        stop = len(events) if upto is None else min(upto, len(events))
-        for index in range(max(after, 0), stop):
-            yield index + 1, events[index]
+            events = self._recorder._stored_events[start:upto]
+        for offset, event in enumerate(events):
+            yield start + offset + 1, event
 
     def hashed_events(self, after: int, upto: int) -> Iterator[tuple[int, str, int, bytes]]:
         for position, event in self._events(after, upto):

@@ -8,7 +8,8 @@ AccessDeniedException message and in the audit record.
 Rules taken from the IAM "policy evaluation logic" pages, and how they are read here:
 
 * Any matching Deny in any policy denies. A resource or key policy Deny that names the account
-  (`arn:aws:iam::<id>:root`) applies to every principal of that account.
+  (`arn:aws:iam::<id>:root`) applies to every principal of that account. NotPrincipal exempts a
+  user or role only when it names both the principal and its account (`excluded_by`).
 * Same account: an Allow from an identity policy suffices, and so does a resource policy Allow
   that names the caller itself (its ARN, its role for a role session, or `*`). A resource policy
   that names only the account delegates to the account's identity policies and grants nothing
@@ -143,13 +144,30 @@ def principal_match(principals: Principals, request: AuthzRequest) -> str | None
     return matched
 
 
+def excluded_by(principals: Principals, request: AuthzRequest) -> bool:
+    """Whether a NotPrincipal element exempts the caller.
+
+    IAM's documented rule: to exempt a user or role, NotPrincipal must name both it and its
+    account (`arn:aws:iam::<id>:root`); naming only one of them exempts nobody. A role session
+    is named through its role. The root user is exempt when its account is named.
+    """
+    if principals.anyone or request.principal_arn in principals.services:
+        return True
+    account_named = any(is_account_root(entry) and account_of(entry) == request.principal_account
+                        for entry in principals.aws)
+    if is_account_root(request.principal_arn):
+        return account_named
+    role = role_of_session(request.principal_arn)
+    named = any(entry == request.principal_arn or entry == role for entry in principals.aws)
+    return named and account_named
+
+
 def _names_caller(statement: Statement, request: AuthzRequest) -> str | None:
     if statement.principals is None:  # identity policies apply to their owner
         return DIRECT
-    match = principal_match(statement.principals, request)
     if statement.not_principal:
-        return None if match else DIRECT
-    return match
+        return None if excluded_by(statement.principals, request) else DIRECT
+    return principal_match(statement.principals, request)
 
 
 def _covers(statement: Statement, request: AuthzRequest, variables: bool) -> bool:

@@ -136,11 +136,6 @@ def account_of(arn: str) -> str | None:
     return None
 
 
-def partition_of(arn: str) -> str:
-    parts = arn.split(":", 2)
-    return parts[1] if len(parts) > 2 and parts[0] == "arn" and parts[1] else "aws"
-
-
 def role_of_session(arn: str) -> str | None:
     """`arn:aws:sts::1:assumed-role/Name/session` -> `arn:aws:iam::1:role/Name`, else None.
 

@@ -187,7 +187,12 @@ def test_version_cleanup_is_recorded_as_version_removed(ledger, caller, clock, s
     rid, _ = session("UpdateSecret", SecretId=NAME, SecretString="last")
     removed = [e for e in session.events_of(rid) if type(e).__name__ == "VersionRemoved"]
     assert [(e.version_id, e.reason) for e in removed] == [(created["VersionId"], "cleanup")]
-    assert session.names_of(rid)[-2:] == ["VersionRemoved", "ApiCallRecorded"]
+    # The cleanup is the service's act: its event and its audit record say so.
+    assert removed[0].context["caller"]["principal_type"] == "AWSService"
+    records = [e for e in session.events_of(rid) if type(e).__name__ == "ApiCallRecorded"]
+    assert sorted(r.event_type for r in records) == ["AwsApiCall", "AwsServiceEvent"]
+    service_record = next(r for r in records if r.event_type == "AwsServiceEvent")
+    assert service_record.context["operation"] == "EndSecretVersionDelete"
 
 
 def test_purge_is_a_service_event(ledger, caller, clock, session):

@@ -81,3 +81,30 @@ def test_concurrent_writers_on_different_secrets_all_chain_correctly(tmp_path, c
     report = ledger.integrity.verify()
     assert report.ok, "\n".join(report.lines())
     assert len(recorded(ledger)) == ledger.recorder.max_notification_id()
+
+
+def test_a_log_from_before_the_chain_is_hashed_once_on_opening(tmp_path, clock, caller,
+                                                               monkeypatch):
+    import ledger.storage
+    with monkeypatch.context() as patch:
+        patch.setattr(ledger.storage, "record_sqlite", lambda *args: None)
+        old = open_ledger(tmp_path / "d", clock)
+        old.call("CreateSecret", {"Name": "db", "SecretString": "one"}, caller)
+        old.call("PutSecretValue", {"SecretId": "db", "SecretString": "two"}, caller)
+        assert recorded(old) == {key: (None, None) for key in recorded(old)}
+    reopened = open_ledger(tmp_path / "d", clock)
+    reopened.call("PutSecretValue", {"SecretId": "db", "SecretString": "three"}, caller)
+    reopened.write_digest()
+    assert reopened.integrity.verify().ok
+    assert all(position is not None for position, _ in recorded(reopened).values())
+
+
+def test_deleting_every_hash_row_of_a_digested_log_does_not_rehash_it(tmp_path, clock, caller):
+    import sqlite3
+    ledger = open_ledger(tmp_path / "d", clock)
+    ledger.call("CreateSecret", {"Name": "db", "SecretString": "one"}, caller)
+    ledger.write_digest()
+    with sqlite3.connect(tmp_path / "d" / "ledger.db") as db:
+        db.execute("DELETE FROM event_hashes")
+    reopened = open_ledger(tmp_path / "d", clock)
+    assert not reopened.integrity.verify().ok

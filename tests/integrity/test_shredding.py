@@ -51,7 +51,8 @@ def every_key_the_ledger_holds(ledger, data_dir: Path) -> list[bytes]:
     keys = [ledger.kms._root_key]
     with sqlite3.connect(data_dir / "ledger.db") as db:
         names = [r[0] for r in db.execute("SELECT name FROM key_materials")]
-        rows = db.execute("SELECT secret_id, version_id, key_arn, wrapped FROM data_keys").fetchall()
+        rows = db.execute("SELECT secret_id, version_id, key_arn, wrapped "
+                          "FROM data_keys").fetchall()
     for name in names:
         if name.startswith("kms:"):
             keys.append(ledger.kms._material(ledger.kms.find(name[4:])))

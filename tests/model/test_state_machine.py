@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, settings
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     RuleBasedStateMachine, initialize, invariant, precondition, rule,
@@ -108,7 +108,6 @@ class LedgerAgainstModel(RuleBasedStateMachine):
     def _agree(self, operation: str, got: tuple[Any, str | None],
                want: tuple[Any, str | None]) -> dict | None:
         (response, error), (expected, expected_error) = got, want
-        event(f"{operation}: {error or 'ok'}")
         assert error == expected_error, (
             f"{operation}: ledger gave {error or 'success'}, model expects "
             f"{expected_error or 'success'}")

@@ -49,6 +49,7 @@ CASES: list[tuple[str, Any, Any, bool]] = [
     ("ArnNotLike", "arn:aws:iam::123456789012:user/*", ROLE_ARN, True),
     ("ArnNotLike", "arn:aws:iam::123456789012:user/*", MISSING, True),
     ("ArnLike", "arn:aws:iam::123456789012:role/*", MISSING, False),
+    ("ArnLike", "arn:aws:iam::*", ROLE_ARN, True),
     ("Bool", "true", True, True),
     ("Bool", "true", False, False),
     ("Bool", "false", "FALSE", True),

@@ -57,12 +57,27 @@ def test_resource_policy_deny_is_reported_as_resource_based() -> None:
     assert decision.message(req).endswith("with an explicit deny in a resource-based policy")
 
 
-def test_not_principal_deny_spares_only_the_named_principal() -> None:
-    policy = resource({"Effect": "Deny", "NotPrincipal": {"AWS": PRINCIPALS["deployer"]},
-                       "Action": "secretsmanager:*", "Resource": "*"})
+def _deny_all_but(*names: str) -> Any:
+    return resource({"Effect": "Deny", "NotPrincipal": {"AWS": list(names)},
+                     "Action": "secretsmanager:*", "Resource": "*"})
+
+
+def test_not_principal_deny_spares_a_principal_named_together_with_its_account() -> None:
+    policy = _deny_all_but(PRINCIPALS["deployer"], ACCOUNT)
     everyone = [identity(ALLOW_ALL)]
     assert evaluate(request("deployer", "GetSecretValue", "prod/db"), everyone, policy).allowed
+    assert evaluate(request("session", "GetSecretValue", "prod/db"), everyone, policy).allowed
+    assert evaluate(request("root", "GetSecretValue", "prod/db"), everyone, policy).allowed
     assert not evaluate(request("alice", "GetSecretValue", "prod/db"), everyone, policy).allowed
+
+
+def test_not_principal_naming_only_the_role_or_only_the_account_spares_no_user() -> None:
+    everyone = [identity(ALLOW_ALL)]
+    deployer = request("deployer", "GetSecretValue", "prod/db")
+    assert not evaluate(deployer, everyone, _deny_all_but(PRINCIPALS["deployer"])).allowed
+    assert not evaluate(deployer, everyone, _deny_all_but(ACCOUNT)).allowed
+    assert evaluate(request("root", "GetSecretValue", "prod/db"), [],
+                    _deny_all_but(ACCOUNT)).allowed
 
 
 def test_cross_account_needs_both_identity_and_resource_policy() -> None:

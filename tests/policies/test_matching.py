@@ -11,13 +11,13 @@ ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf"
 pieces = st.text(alphabet="ab:*?/-", max_size=12)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(pieces, st.text(alphabet="ab:/-", max_size=12))
 def test_compiled_arn_patterns_agree_with_the_reference(pattern: str, value: str) -> None:
     assert (compile_arns((pattern,)).fullmatch(value) is not None) == arn_matches(pattern, value)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.text(alphabet="sS:gG*?", min_size=1, max_size=8), min_size=1, max_size=3),
        st.text(alphabet="sS:gG", max_size=8))
 def test_compiled_action_patterns_agree_with_the_reference(patterns: list[str], action: str) -> None:

@@ -114,3 +114,15 @@ def make_ledger(data_dir, clock, max_versions: int = 10) -> SecretsLedger:
     config = LedgerConfig(data_dir=data_dir, limits=Limits(max_versions=max_versions,
                                                            version_min_age=timedelta(hours=24)))
     return SecretsLedger(config, clock=clock, rng=random.Random(11))
+
+
+@pytest.fixture(scope="module", params=["memory", "sqlite"])
+def shared_history(request, tmp_path_factory) -> tuple[SecretsLedger, History]:
+    """One scripted history per module and store, for tests that only read it."""
+    from tests.conftest import Clock
+    clock = Clock()
+    data_dir = None if request.param == "memory" else tmp_path_factory.mktemp("history") / "d"
+    ledger = make_ledger(data_dir, clock)
+    alice = Caller(arn=f"arn:aws:iam::{ACCOUNT}:user/alice", access_key_id="AKIAALICE000000001",
+                   principal_id="AIDAALICE")
+    return ledger, scripted_history(ledger, clock, alice)

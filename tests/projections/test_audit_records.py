@@ -29,8 +29,8 @@ def log_events(ledger, cls) -> list:
     return [e for e in map(ledger.mapper.to_domain_event, notes) if isinstance(e, cls)]
 
 
-def test_every_record_follows_the_cloudtrail_structure(history_ledger):
-    ledger, _ = history_ledger
+def test_every_record_follows_the_cloudtrail_structure(shared_history):
+    ledger, _ = shared_history
     trail = records(ledger)
     assert len(trail) == len(log_events(ledger, ApiCallRecorded)) + 4  # + 4 version cleanups
     for record in trail:
@@ -38,16 +38,16 @@ def test_every_record_follows_the_cloudtrail_structure(history_ledger):
     assert len({r["eventID"] for r in trail}) == len(trail)
 
 
-def test_one_record_per_call_including_failures(history_ledger):
-    ledger, history = history_ledger
+def test_one_record_per_call_including_failures(shared_history):
+    ledger, history = shared_history
     api_calls = [r for r in records(ledger) if r["eventType"] == "AwsApiCall"]
     batch_reads = 2  # BatchGetSecretValue adds a GetSecretValue record per secret it read
     assert len(api_calls) == history.calls + batch_reads
     assert len([r for r in api_calls if "errorCode" in r]) == history.failures
 
 
-def test_create_secret_record(history_ledger, caller):
-    ledger, _ = history_ledger
+def test_create_secret_record(shared_history, caller):
+    ledger, _ = shared_history
     record = named(ledger, "CreateSecret")[0]
     arn = record["responseElements"]["arn"]
     assert arn.startswith(ARN_PREFIX + "prod/db-")
@@ -68,8 +68,8 @@ def test_create_secret_record(history_ledger, caller):
 
 
 def test_value_carrying_writes_carry_the_version_fingerprint_and_nothing_else_does(
-        history_ledger):
-    ledger, _ = history_ledger
+        shared_history):
+    ledger, _ = shared_history
     fingerprints = {e.context["request_id"]: e.fingerprint
                     for e in log_events(ledger, VersionCreated)}
     for record in records(ledger):
@@ -81,8 +81,8 @@ def test_value_carrying_writes_carry_the_version_fingerprint_and_nothing_else_do
             assert value_hash is None, record["eventName"]
 
 
-def test_update_secret_record_of_an_assumed_role(history_ledger):
-    ledger, _ = history_ledger
+def test_update_secret_record_of_an_assumed_role(shared_history):
+    ledger, _ = shared_history
     record = named(ledger, "UpdateSecret")[0]
     assert record["userIdentity"]["type"] == "AssumedRole"
     assert "userName" not in record["userIdentity"]
@@ -91,8 +91,8 @@ def test_update_secret_record_of_an_assumed_role(history_ledger):
     assert record["responseElements"] == {"arn": record["resources"][0]["ARN"]}
 
 
-def test_put_secret_value_record_names_stages_but_never_the_value(history_ledger):
-    ledger, history = history_ledger
+def test_put_secret_value_record_names_stages_but_never_the_value(shared_history):
+    ledger, history = shared_history
     staged = [r for r in named(ledger, "PutSecretValue")
               if (r["requestParameters"] or {}).get("versionStages")]
     assert staged[0]["requestParameters"] == {"secretId": "prod/db", "versionStages": ["STAGED"]}
@@ -102,16 +102,16 @@ def test_put_secret_value_record_names_stages_but_never_the_value(history_ledger
 @pytest.mark.parametrize("operation", ["GetSecretValue", "DescribeSecret", "ListSecrets",
                                        "ListSecretVersionIds", "GetRandomPassword",
                                        "BatchGetSecretValue"])
-def test_reads_are_read_only_with_null_response_elements(history_ledger, operation):
-    ledger, _ = history_ledger
+def test_reads_are_read_only_with_null_response_elements(shared_history, operation):
+    ledger, _ = shared_history
     found = named(ledger, operation)
     assert found
     for record in found:
         assert record["readOnly"] is True and record["responseElements"] is None
 
 
-def test_batch_get_adds_one_get_secret_value_record_per_secret_read(history_ledger):
-    ledger, _ = history_ledger
+def test_batch_get_adds_one_get_secret_value_record_per_secret_read(shared_history):
+    ledger, _ = shared_history
     batch = named(ledger, "BatchGetSecretValue")[0]
     assert batch["requestParameters"] == {"secretIdList": ["prod/db", "svc/api", "nope"]}
     assert batch["userIdentity"]["arn"] == CAROL.arn
@@ -122,8 +122,8 @@ def test_batch_get_adds_one_get_secret_value_record_per_secret_read(history_ledg
     assert [r["requestParameters"] for r in per_secret] == [{"secretId": a} for a in arns]
 
 
-def test_failed_call_record_has_error_fields_and_no_response(history_ledger, caller):
-    ledger, _ = history_ledger
+def test_failed_call_record_has_error_fields_and_no_response(shared_history, caller):
+    ledger, _ = shared_history
     record = [r for r in named(ledger, "DescribeSecret") if "errorCode" in r][0]
     assert record["errorCode"] == "ResourceNotFoundException"
     assert record["errorMessage"] == "Secrets Manager can't find the specified secret."
@@ -137,8 +137,8 @@ def test_failed_call_record_has_error_fields_and_no_response(history_ledger, cal
     assert denied_key["errorCode"] == "DecryptionFailure"
 
 
-def test_delete_and_restore_records(history_ledger):
-    ledger, _ = history_ledger
+def test_delete_and_restore_records(shared_history):
+    ledger, _ = shared_history
     forced, scheduled, old = named(ledger, "DeleteSecret")
     assert forced["requestParameters"] == {"secretId": "tmp/gone",
                                            "forceDeleteWithoutRecovery": True}
@@ -148,8 +148,8 @@ def test_delete_and_restore_records(history_ledger):
     assert restore["responseElements"] == {"arn": scheduled["responseElements"]["arn"]}
 
 
-def test_tag_and_untag_records(history_ledger):
-    ledger, _ = history_ledger
+def test_tag_and_untag_records(shared_history):
+    ledger, _ = shared_history
     tag = named(ledger, "TagResource")[0]
     assert tag["requestParameters"] == {"secretId": "svc/api",
                                         "tags": [{"key": "team", "value": "x"}]}
@@ -157,8 +157,8 @@ def test_tag_and_untag_records(history_ledger):
     assert untag["requestParameters"] == {"secretId": "prod/db", "tagKeys": ["team"]}
 
 
-def test_service_events_for_version_cleanup_and_end_of_recovery_window(history_ledger):
-    ledger, _ = history_ledger
+def test_service_events_for_version_cleanup_and_end_of_recovery_window(shared_history):
+    ledger, _ = shared_history
     ends = named(ledger, "EndSecretVersionDelete")
     assert len(ends) == 5
     cleanup, window = ends[:4], ends[4]

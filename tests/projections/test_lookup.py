@@ -33,16 +33,16 @@ def record(entry: dict) -> dict:
     return json.loads(entry["CloudTrailEvent"])
 
 
-def test_event_name_filter_returns_only_that_operation_newest_first(history_ledger):
-    ledger, _ = history_ledger
+def test_event_name_filter_returns_only_that_operation_newest_first(shared_history):
+    ledger, _ = shared_history
     found = find_all(ledger, "EventName", "PutSecretValue")
     assert found and {e["EventName"] for e in found} == {"PutSecretValue"}
     times = [(record(e)["eventTime"]) for e in found]
     assert times == sorted(times, reverse=True)
 
 
-def test_resource_name_matches_the_name_and_the_arn_alike(history_ledger):
-    ledger, _ = history_ledger
+def test_resource_name_matches_the_name_and_the_arn_alike(shared_history):
+    ledger, _ = shared_history
     by_name = find_all(ledger, "ResourceName", "prod/db")
     arn = record(by_name[-1])["resources"][0]["ARN"]
     by_arn = find_all(ledger, "ResourceName", arn)
@@ -56,15 +56,15 @@ def test_resource_name_matches_the_name_and_the_arn_alike(history_ledger):
             "ListSecretVersionIds", "TagResource"} <= names
 
 
-def test_resource_name_finds_failed_attempts_on_a_missing_secret(history_ledger):
-    ledger, _ = history_ledger
+def test_resource_name_finds_failed_attempts_on_a_missing_secret(shared_history):
+    ledger, _ = shared_history
     found = find_all(ledger, "ResourceName", "does/not/exist")
     assert [(e["EventName"], record(e)["errorCode"]) for e in found] == [
         ("DescribeSecret", "ResourceNotFoundException")]
 
 
-def test_username_access_key_and_read_only_filters(history_ledger):
-    ledger, _ = history_ledger
+def test_username_access_key_and_read_only_filters(shared_history):
+    ledger, _ = shared_history
     bob = find_all(ledger, "Username", "bob")
     assert bob and all(record(e)["userIdentity"]["arn"] == BOB.arn for e in bob)
     carol = find_all(ledger, "Username", "carol-session")
@@ -77,20 +77,20 @@ def test_username_access_key_and_read_only_filters(history_ledger):
     assert len(reads) + len(writes) == len(find_all(ledger))
 
 
-def test_event_id_finds_exactly_one_record(history_ledger):
-    ledger, _ = history_ledger
+def test_event_id_finds_exactly_one_record(shared_history):
+    ledger, _ = shared_history
     some = find_all(ledger)[7]
     assert find_all(ledger, "EventId", some["EventId"]) == [some]
 
 
-def test_service_events_are_found_by_the_service_as_username(history_ledger):
-    ledger, _ = history_ledger
+def test_service_events_are_found_by_the_service_as_username(shared_history):
+    ledger, _ = shared_history
     found = find_all(ledger, "Username", "secretsmanager.amazonaws.com")
     assert {e["EventName"] for e in found} == {"EndSecretVersionDelete"} and len(found) == 5
 
 
-def test_time_range_bounds_are_inclusive(history_ledger):
-    ledger, _ = history_ledger
+def test_time_range_bounds_are_inclusive(shared_history):
+    ledger, _ = shared_history
     start = datetime(2026, 3, 17, 3, 13, tzinfo=timezone.utc)
     end = start + timedelta(minutes=1)
     found = find_all(ledger, start=start, end=end)
@@ -100,8 +100,8 @@ def test_time_range_bounds_are_inclusive(history_ledger):
     assert [record(e)["eventTime"] for e in at_start] == ["2026-03-17T03:13:00Z"]
 
 
-def test_pages_cover_every_record_once_in_order(history_ledger):
-    ledger, _ = history_ledger
+def test_pages_cover_every_record_once_in_order(shared_history):
+    ledger, _ = shared_history
     whole = find_all(ledger)
     paged = find_all(ledger, page=3)
     assert [e["EventId"] for e in paged] == [e["EventId"] for e in whole]
@@ -130,15 +130,15 @@ def test_pages_do_not_shift_when_new_records_arrive(history_ledger, caller):
     ({"key": "Color", "value": "blue"}, "InvalidLookupAttributesException"),
     ({"key": "EventName", "value": ""}, "InvalidLookupAttributesException"),
 ])
-def test_invalid_parameters_get_cloudtrails_errors(history_ledger, kwargs, code):
-    ledger, _ = history_ledger
+def test_invalid_parameters_get_cloudtrails_errors(shared_history, kwargs, code):
+    ledger, _ = shared_history
     with pytest.raises(LedgerError) as caught:
         find(ledger, **kwargs)
     assert caught.value.code == code
 
 
-def test_a_token_replayed_with_other_parameters_is_refused(history_ledger):
-    ledger, _ = history_ledger
+def test_a_token_replayed_with_other_parameters_is_refused(shared_history):
+    ledger, _ = shared_history
     token = find(ledger, "ReadOnly", "false", max_results=2)["NextToken"]
     with pytest.raises(LedgerError) as caught:
         find(ledger, "ReadOnly", "true", max_results=2, token=token)
@@ -152,8 +152,8 @@ def test_at_most_one_lookup_attribute():
     assert caught.value.code == "InvalidLookupAttributesException"
 
 
-def test_lookup_on_one_secret_reads_an_index_not_the_whole_trail(history_ledger):
-    ledger, _ = history_ledger
+def test_lookup_on_one_secret_reads_an_index_not_the_whole_trail(shared_history):
+    ledger, _ = shared_history
     query = lookup.parse_query([{"AttributeKey": "ResourceName", "AttributeValue": "prod/db"}],
                                datetime(2026, 3, 17, tzinfo=timezone.utc), None)
     plan = ledger.read_models.read_audit(lambda c: lookup.explain(c, query))
@@ -166,8 +166,8 @@ def test_lookup_on_one_secret_reads_an_index_not_the_whole_trail(history_ledger)
     assert "TEMP B-TREE" not in plan + everything  # no sort: the index gives the order
 
 
-def test_export_as_cloudtrail_log_file_and_json_lines(history_ledger):
-    ledger, _ = history_ledger
+def test_export_as_cloudtrail_log_file_and_json_lines(shared_history):
+    ledger, _ = shared_history
     files = {}
     for fmt in export.FORMATS:
         out = io.StringIO()
@@ -183,8 +183,8 @@ def test_export_as_cloudtrail_log_file_and_json_lines(history_ledger):
         ledger.read_models.read_audit(lambda c: export.write(c, io.StringIO(), "xml"))
 
 
-def test_export_of_a_time_range(history_ledger):
-    ledger, _ = history_ledger
+def test_export_of_a_time_range(shared_history):
+    ledger, _ = shared_history
     out = io.StringIO()
     moment = datetime(2026, 3, 17, 3, 14, tzinfo=timezone.utc)
     from projections.secret_view import to_micros

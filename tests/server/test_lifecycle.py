@@ -40,6 +40,22 @@ def test_first_start_creates_prints_and_stores_a_root_key_once(tmp_path):
     assert secret.encode() not in stored
 
 
+def test_the_account_id_setting_reaches_arns_and_the_root_principal(tmp_path):
+    server = ServerProcess(tmp_path / "data", ROOT_ENV, ["--account-id", "210987654321"]).start()
+    try:
+        created = make_client(server.url).create_secret(Name="acct/s")
+        request_id = created["ResponseMetadata"]["RequestId"]
+    finally:
+        server.stop()
+    assert created["ARN"].startswith("arn:aws:secretsmanager:us-west-2:210987654321:secret:")
+    audit = AuditLog(server.data_dir)
+    try:
+        assert audit.call_for(request_id).context["caller"]["arn"] == (
+            "arn:aws:iam::210987654321:root")
+    finally:
+        audit.close()
+
+
 def test_a_conflicting_configured_root_key_refuses_to_start(tmp_path):
     data_dir = tmp_path / "data"
     ServerProcess(data_dir, ROOT_ENV).start().stop()
