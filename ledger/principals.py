@@ -270,7 +270,8 @@ class Principals:
                                 access_key_id=key_id)
         key = AccessKey.register(key_id, principal, now, context)
         wrapped = self.ledger.kms.wrap_material(key.material_name, secret.encode("utf-8"))
-        self._save(principal, key, key_changes=KeyStoreChanges(materials={key.material_name: wrapped}))
+        changes = KeyStoreChanges(materials={key.material_name: wrapped})
+        self._save(principal, key, key_changes=changes)
         return IssuedKey(key_id, secret, principal.arn)
 
     def delete_key(self, access_key_id: str, caller: Caller | None = None) -> None:

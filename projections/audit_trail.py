@@ -1,9 +1,10 @@
 """The audit trail view: one CloudTrail record per API call or service action, indexed.
 
-Records come from `ApiCallRecorded` events, plus `EndSecretVersionDelete` service records for
-versions the cleanup rule removed. A value-carrying write gets its version's keyed fingerprint:
-the `VersionCreated` of the same request is stored just before its call record (same save), so
-it is parked in `audit_pending_values` until that record arrives, then consumed.
+Records come from `ApiCallRecorded` events (the ledger's own actions among them, as service
+events). Two details come from the state events saved just before a record, in the same save:
+a value-carrying write gets its version's keyed fingerprint (from `VersionCreated`), and a
+version-cleanup service record names the version removed (from `VersionRemoved`). Each is parked
+in a `audit_pending_*` table until its record arrives, then consumed.
 
 `audit_lookup` holds one row per (attribute, value) of each record, under one composite index,
 so a lookup by any LookupEvents attribute reads only the matching records, newest first.
@@ -18,11 +19,12 @@ from eventsourcing.sqlite import SQLiteCursor
 from eventsourcing.utils import get_topic
 
 from ledger.calls import ApiCallRecorded
-from ledger.events import SecretCreated, VersionCreated, VersionRemoved
+from ledger.events import VersionCreated, VersionRemoved
 from projections import cloudtrail
 from projections.secret_view import to_micros
 
 VALUE_OPERATIONS = frozenset({"CreateSecret", "UpdateSecret", "PutSecretValue"})
+CLEANUP = "EndSecretVersionDelete"
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS audit_events (position INTEGER PRIMARY KEY, "
@@ -32,14 +34,17 @@ DDL = [
     "CREATE TABLE IF NOT EXISTS audit_lookup (attribute TEXT NOT NULL, value TEXT NOT NULL, "
     "event_time INTEGER NOT NULL, position INTEGER NOT NULL, "
     "PRIMARY KEY (attribute, value, event_time, position)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS audit_secrets (secret_id TEXT PRIMARY KEY, arn TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit_pending_removals (position INTEGER PRIMARY KEY, "
+    "request_id TEXT NOT NULL, version_id TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS audit_pending_removals_by_request "
+    "ON audit_pending_removals (request_id, position)",
     "CREATE TABLE IF NOT EXISTS audit_pending_values (request_id TEXT PRIMARY KEY, "
     "fingerprint TEXT NOT NULL)",
 ]
 
 TABLES = {
     "audit_events": "position", "audit_lookup": "attribute, value, event_time, position",
-    "audit_secrets": "secret_id", "audit_pending_values": "request_id",
+    "audit_pending_removals": "position", "audit_pending_values": "request_id",
 }
 
 
@@ -57,8 +62,7 @@ def on(event_class: type) -> Callable[[Handler], Handler]:
 
 class AuditTrailView:
     name = "view:audit_trail"
-    topics = tuple(get_topic(cls) for cls in (
-        SecretCreated, VersionCreated, VersionRemoved, ApiCallRecorded))
+    topics = tuple(get_topic(cls) for cls in (VersionCreated, VersionRemoved, ApiCallRecorded))
     ddl = DDL
     tables = TABLES
 
@@ -71,11 +75,6 @@ class AuditTrailView:
             handler(self, event, cursor, position)
 
 
-@on(SecretCreated)
-def _secret_created(view: Any, e: SecretCreated, c: SQLiteCursor, position: int) -> None:
-    c.execute("INSERT INTO audit_secrets VALUES (?, ?)", (e.originator_id.hex, e.arn))
-
-
 @on(VersionCreated)
 def _version_created(view: Any, e: VersionCreated, c: SQLiteCursor, position: int) -> None:
     request_id = e.context.get("request_id")
@@ -86,7 +85,7 @@ def _version_created(view: Any, e: VersionCreated, c: SQLiteCursor, position: in
 
 @on(ApiCallRecorded)
 def _api_call_recorded(view: Any, e: ApiCallRecorded, c: SQLiteCursor, position: int) -> None:
-    value_hash = None
+    value_hash = removed_version = None
     request_id = e.context["request_id"]
     if e.context["operation"] in VALUE_OPERATIONS:
         c.execute("DELETE FROM audit_pending_values WHERE request_id = ? RETURNING fingerprint",
@@ -94,24 +93,30 @@ def _api_call_recorded(view: Any, e: ApiCallRecorded, c: SQLiteCursor, position:
         row = c.fetchone()
         if row is not None and e.error_code is None:
             value_hash = row[0]
-    record = cloudtrail.api_call_record(e, view.account_id, value_hash)
+    elif e.event_type == "AwsServiceEvent" and e.context["operation"] == CLEANUP:
+        # One record per removed version, saved in the order of the removals.
+        c.execute("DELETE FROM audit_pending_removals WHERE position = (SELECT MIN(position) "
+                  "FROM audit_pending_removals WHERE request_id = ?) RETURNING version_id",
+                  (request_id,))
+        row = c.fetchone()
+        removed_version = row[0] if row is not None else None
+    record = cloudtrail.api_call_record(e, view.account_id, value_hash, removed_version)
     _insert(c, position, to_micros(e.timestamp), record)
 
 
 @on(VersionRemoved)
 def _version_removed(view: Any, e: VersionRemoved, c: SQLiteCursor, position: int) -> None:
-    c.execute("SELECT arn FROM audit_secrets WHERE secret_id = ?", (e.originator_id.hex,))
-    row = c.fetchone()
-    arn = row[0] if row else f"secret-id:{e.originator_id}"
-    record = cloudtrail.version_removed_record(e, arn, view.account_id)
-    _insert(c, position, to_micros(e.timestamp), record)
+    request_id = e.context.get("request_id")
+    if request_id:
+        c.execute("INSERT INTO audit_pending_removals VALUES (?, ?, ?)",
+                  (position, request_id, e.version_id))
 
 
 def lookup_values(record: dict[str, Any]) -> list[tuple[str, str]]:
-    """The (attribute, value) pairs a record can be found by."""
-    pairs = [("EventId", record["eventID"]), ("EventName", record["eventName"]),
-             ("ReadOnly", "true" if record["readOnly"] else "false"),
-             ("EventSource", record["eventSource"])]
+    """The (attribute, value) pairs a record can be found by. EventId is found through
+    `audit_events`' own unique index, and EventSource is the same for every record."""
+    pairs = [("EventName", record["eventName"]),
+             ("ReadOnly", "true" if record["readOnly"] else "false")]
     username = cloudtrail.lookup_username(record)
     if username:
         pairs.append(("Username", username))

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from typing import Any
-from uuid import NAMESPACE_URL, uuid5
 
 EVENT_VERSION = "1.11"
 EVENT_SOURCE = "secretsmanager.amazonaws.com"
@@ -81,7 +80,8 @@ def _last_segment(arn: str) -> str:
     return arn.rsplit("/", 1)[-1] if "/" in arn else arn.rsplit(":", 1)[-1]
 
 
-def api_call_record(event: Any, account_id: str, value_hash: str | None = None) -> dict[str, Any]:
+def api_call_record(event: Any, account_id: str, value_hash: str | None = None,
+                    removed_version: str | None = None) -> dict[str, Any]:
     """One `ApiCallRecorded` event as a CloudTrail record (API call or service event)."""
     context = event.context
     service = event.event_type == "AwsServiceEvent"
@@ -106,6 +106,8 @@ def api_call_record(event: Any, account_id: str, value_hash: str | None = None) 
     additional: dict[str, Any] = {}
     if service and event.resources:
         additional["SecretId"] = event.resources[0]
+    if removed_version is not None:
+        additional["VersionId"] = removed_version
     if value_hash is not None:
         additional["secretValueHash"] = value_hash
     if additional:
@@ -113,28 +115,6 @@ def api_call_record(event: Any, account_id: str, value_hash: str | None = None) 
     record.update(_trailer(context["request_id"], str(event.originator_id), event.read_only,
                            event.resources, event.event_type, account_id))
     return record
-
-
-def version_removed_record(event: Any, secret_arn: str, account_id: str) -> dict[str, Any]:
-    """The ledger's own version cleanup, as the `EndSecretVersionDelete` service event."""
-    context = event.context
-    event_id = uuid5(NAMESPACE_URL, f"/service-events/{event.originator_id}/"
-                                    f"{event.originator_version}")
-    return {
-        "eventVersion": EVENT_VERSION,
-        "userIdentity": service_identity(account_id),
-        "eventTime": event_time(event.timestamp),
-        "eventSource": EVENT_SOURCE,
-        "eventName": "EndSecretVersionDelete",
-        "awsRegion": context.get("region") or secret_arn.split(":")[3],
-        "sourceIPAddress": EVENT_SOURCE,
-        "userAgent": EVENT_SOURCE,
-        "requestParameters": None,
-        "responseElements": None,
-        "additionalEventData": {"SecretId": secret_arn, "VersionId": event.version_id},
-        **_trailer(context.get("request_id") or str(event_id), str(event_id), False,
-                   [secret_arn], "AwsServiceEvent", account_id),
-    }
 
 
 def _request_parameters(event: Any) -> dict[str, Any] | None:

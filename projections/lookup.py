@@ -21,7 +21,7 @@ from eventsourcing.sqlite import SQLiteCursor
 
 from ledger.errors import InvalidNextTokenException, LedgerError
 from projections.audit_trail import resource_names
-from projections.cloudtrail import lookup_username
+from projections.cloudtrail import EVENT_SOURCE, lookup_username
 from projections.secret_view import to_micros
 
 ATTRIBUTE_KEYS = ("EventId", "EventName", "ReadOnly", "Username", "ResourceType",
@@ -99,9 +99,14 @@ def lookup(cursor: SQLiteCursor, query: Query, max_results: int | None = None,
 
 def _select(query: Query, after: tuple[int, int] | None, limit: int) -> tuple[str, list[Any]]:
     """The SQL of one page; `after` continues strictly below the previous page's last row."""
-    if query.attribute is None:
+    key, value = query.attribute or (None, None)
+    if key is None or key in ("EventId", "EventSource"):
         source, params = "audit_events e", []
         time_col, pos_col, where = "e.event_time", "e.position", []
+        if key == "EventId":
+            where, params = ["e.event_id = ?"], [value]
+        elif key == "EventSource" and value != EVENT_SOURCE:
+            where = ["0"]  # every record of this trail comes from Secrets Manager
     else:
         source = "audit_lookup l JOIN audit_events e ON e.position = l.position"
         params = list(query.attribute)

@@ -174,10 +174,10 @@ class Model:
         self._seq += 1
         versions = dict(secret.versions)
         versions[version_id] = ModelVersion(value, now, secret.key, self._seq)
-        labelled = set(labels.values())
+        labelled = set(labels.values())  # Decisions: label-less and *older than* 24 h
         removable = sorted((vid for vid, v in versions.items()
                             if vid not in labelled
-                            and now - v.created_at >= self.limits.version_min_age),
+                            and now - v.created_at > self.limits.version_min_age),
                            key=lambda vid: (versions[vid].created_at, versions[vid].seq))
         while len(versions) > self.limits.max_versions and removable:
             oldest = removable.pop(0)

@@ -74,7 +74,7 @@ class LedgerAgainstModel(RuleBasedStateMachine):
     """One ledger, one model, the same calls on both."""
 
     store = "memory"
-    limits = Limits(max_versions=5, max_labels=8)
+    limits = Limits(max_versions=5, max_labels=6)  # small, so both quotas are reached
 
     def __init__(self) -> None:
         super().__init__()
@@ -233,6 +233,16 @@ class LedgerAgainstModel(RuleBasedStateMachine):
                             token_for_model, self.clock.now)
         self._agree("UpdateSecret", got, want)
 
+    @rule(form=forms, data=st.data(), count=st.integers(2, 6),
+          gap_hours=st.sampled_from((0, 1, 13)), labels=stages)
+    def several_values(self, form, data, count, gap_hours, labels):
+        """A burst of writes, hours apart: reaches the version quota and the cleanup rule."""
+        secret_id = self._target(data, form)
+        for i in range(count):
+            self._put(secret_id, i % len(VALUES), "fresh", labels if i % 2 else None)
+            self._check_current_moves()
+            self.clock.advance(hours=gap_hours)
+
     @rule(form=forms, data=st.data(), value=st.one_of(st.integers(0, len(VALUES) - 1), values),
           token=tokens, labels=stages)
     def put_secret_value(self, form, data, value, token, labels):
@@ -331,7 +341,8 @@ class LedgerAgainstModel(RuleBasedStateMachine):
         response, error = self._call("ListSecrets", {"IncludePlannedDeletion": include_planned})
         assert error is None, error
         listed = {entry["Name"]: entry["ARN"] for entry in response["SecretList"]}
-        assert listed == self.model.list_secrets(include_planned)
+        expected = self.model.list_secrets(include_planned)
+        assert listed == expected, f"ListSecrets: ledger {listed} != model {expected}"
 
     # ---- keys and time -------------------------------------------------------------------
     @precondition(lambda self: len(self.custom_keys) < 3)
@@ -365,7 +376,8 @@ class LedgerAgainstModel(RuleBasedStateMachine):
     @rule()
     def purge_expired(self):
         purged = sorted(self.ledger.purge_expired())
-        assert purged == self.model.purge(self.clock.now)
+        expected = self.model.purge(self.clock.now)
+        assert purged == expected, f"purge_expired ended {purged}, model expects {expected}"
 
     # ---- after every step ----------------------------------------------------------------
     @invariant()
@@ -387,8 +399,12 @@ class LedgerAgainstModel(RuleBasedStateMachine):
         live = {secret.name for secret in self.ledger.all_secrets()}
         assert live == set(self.model.secrets)
 
+    def _check_current_moves(self) -> None:
+        for name in self.model.secrets:
+            self._check_previous_follows_current(self.ledger.find_secret(name))
+
     def _check_previous_follows_current(self, secret) -> None:
-        """When AWSCURRENT moved in this step, AWSPREVIOUS is on the version it left."""
+        """When AWSCURRENT moved in the last call, AWSPREVIOUS is on the version it left."""
         before = self.current_holder.get(secret.arn)
         now = secret.labels.get(CURRENT)
         if before is not None and now != before:

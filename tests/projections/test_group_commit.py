@@ -8,6 +8,7 @@ import pytest
 from eventsourcing.persistence import IntegrityError, OperationalError
 
 from ledger.calls import ApiCallRecorded
+from ledger.errors import LedgerError
 from ledger.group_commit import GroupCommit
 
 
@@ -84,8 +85,9 @@ def test_a_read_whose_record_cannot_be_written_returns_no_value(sqlite_ledger, c
     ledger.call("CreateSecret", {"Name": "closed", "SecretString": "Gc-closed-value"}, caller)
     ledger.call("GetSecretValue", {"SecretId": "closed"}, caller)
     ledger.group_commit = GroupCommit(FailingRecorder())
-    with pytest.raises(OperationalError) as caught:
+    with pytest.raises(LedgerError) as caught:
         ledger.call("GetSecretValue", {"SecretId": "closed"}, caller)
+    assert caught.value.code == "InternalServiceError"
     assert "Gc-closed-value" not in repr(caught.value)
 
 

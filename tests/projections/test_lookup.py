@@ -192,3 +192,18 @@ def test_export_of_a_time_range(shared_history):
         lambda c: export.write(c, out, "jsonl", to_micros(moment), to_micros(moment)))
     times = {json.loads(line)["eventTime"] for line in out.getvalue().splitlines()}
     assert times == {"2026-03-17T03:14:00Z"}
+
+
+def test_event_source_matches_every_record_of_secrets_manager_and_nothing_else(shared_history):
+    ledger, _ = shared_history
+    everything = find_all(ledger)
+    assert find_all(ledger, "EventSource", "secretsmanager.amazonaws.com") == everything
+    assert find_all(ledger, "EventSource", "kms.amazonaws.com") == []
+
+
+def test_event_id_lookup_uses_the_unique_index(shared_history):
+    ledger, _ = shared_history
+    some = find_all(ledger)[3]["EventId"]
+    query = lookup.parse_query([{"AttributeKey": "EventId", "AttributeValue": some}], None, None)
+    plan = ledger.read_models.read_audit(lambda c: lookup.explain(c, query))
+    assert "USING INDEX sqlite_autoindex_audit_events_1 (event_id=?)" in plan

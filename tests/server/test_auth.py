@@ -1,6 +1,7 @@
 """SigV4 at the endpoint: each way a request can fail to authenticate, and who a caller is."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -9,10 +10,13 @@ from datetime import datetime, timedelta, timezone
 import botocore.exceptions
 import pytest
 import requests
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
 
 from ledger.principals import CREDENTIALS_FRESHNESS
 from tests.server.conftest import (
-    PROJECT, ROOT_KEY_ID, make_client, signed_request,
+    PROJECT, ROOT_KEY_ID, ROOT_SECRET, make_client, signed_request,
 )
 
 TARGET = "secretsmanager.ListSecrets"
@@ -61,7 +65,8 @@ def test_unknown_access_key(server, audit):
 
 def test_wrong_secret_key_writes_nothing_but_the_failed_call(server, audit):
     before = audit.position()
-    body = '{"Name": "auth/never", "SecretString": "s", "ClientRequestToken": "t-0000000000000000000000000000001"}'
+    body = json.dumps({"Name": "auth/never", "SecretString": "s",
+                       "ClientRequestToken": "t-0000000000000000000000000000001"})
     response = signed_request(server.url, "secretsmanager.CreateSecret", body,
                               secret="not-the-secret")
     assert assert_rejected(audit, response, "InvalidSignatureException", ROOT_KEY_ID) == MISMATCH
@@ -105,13 +110,10 @@ def test_a_credential_scoped_to_another_service(server, audit):
 
 
 def test_a_body_changed_after_signing(server, audit):
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-    from tests.server.conftest import ROOT_SECRET
     request = AWSRequest(method="POST", url=server.url + "/", data=b'{"MaxResults": 1}',
                          headers={"X-Amz-Target": TARGET})
-    SigV4Auth(Credentials(ROOT_KEY_ID, ROOT_SECRET), "secretsmanager", "us-west-2").add_auth(request)
+    signer = SigV4Auth(Credentials(ROOT_KEY_ID, ROOT_SECRET), "secretsmanager", "us-west-2")
+    signer.add_auth(request)
     response = requests.post(server.url + "/", data=b'{"MaxResults": 2}', timeout=30,
                              headers=dict(request.prepare().headers))
     assert assert_rejected(audit, response, "InvalidSignatureException", ROOT_KEY_ID) == MISMATCH
@@ -128,12 +130,9 @@ def test_a_session_token_is_not_accepted(server, audit):
 
 
 def test_the_target_header_must_be_signed(server, audit):
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-    from tests.server.conftest import ROOT_SECRET
     request = AWSRequest(method="POST", url=server.url + "/", data=b"{}")
-    SigV4Auth(Credentials(ROOT_KEY_ID, ROOT_SECRET), "secretsmanager", "us-west-2").add_auth(request)
+    signer = SigV4Auth(Credentials(ROOT_KEY_ID, ROOT_SECRET), "secretsmanager", "us-west-2")
+    signer.add_auth(request)
     response = requests.post(server.url + "/", data=b"{}", timeout=30,
                              headers={**request.prepare().headers, "X-Amz-Target": TARGET})
     assert_rejected(audit, response, "IncompleteSignatureException", ROOT_KEY_ID)
@@ -174,7 +173,6 @@ def test_caller_identity_address_and_agent_reach_the_audit_record(server, client
 
 
 def cli(server, *args: str) -> dict:
-    import json
     result = subprocess.run([sys.executable, "-m", "tools.cli", "principals", *args,
                              "--data-dir", str(server.data_dir)], cwd=PROJECT,
                             capture_output=True, text=True, timeout=60, check=True)

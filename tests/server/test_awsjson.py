@@ -43,7 +43,8 @@ def test_integer_members(value, message):
 
 
 def test_a_nested_wrong_type_is_reported():
-    with pytest.raises(SerializationException, match="NUMBER_VALUE can not be converted to a String"):
+    with pytest.raises(SerializationException,
+                       match="NUMBER_VALUE can not be converted to a String"):
         decode("ListSecrets", {"Filters": [{"Key": "name", "Values": [1]}]})
 
 

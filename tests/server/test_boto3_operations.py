@@ -9,7 +9,7 @@ import botocore.exceptions
 import pytest
 
 from ledger.application import HANDLERS
-from ledger.context import RequestContext
+from ledger.context import Caller, RequestContext
 from ledger.keys.kms_key import DISABLED
 from ledger.keys.local_kms import STATE_FRESHNESS
 
@@ -59,7 +59,8 @@ def test_create_secret_with_a_string(client, name):
     created = client.create_secret(Name=name, SecretString="s3cret", Description="d",
                                    Tags=[{"Key": "team", "Value": "core"}])
     assert created["Name"] == name
-    assert created["ARN"].startswith(f"arn:aws:secretsmanager:us-west-2:123456789012:secret:{name}-")
+    prefix = f"arn:aws:secretsmanager:us-west-2:123456789012:secret:{name}-"
+    assert created["ARN"].startswith(prefix)
     assert len(created["ARN"]) == len(created["ARN"].rsplit("-", 1)[0]) + 7
     assert client.get_secret_value(SecretId=name)["SecretString"] == "s3cret"
 
@@ -149,6 +150,20 @@ def test_update_secret_marked_for_deletion(client, name):
     assert (code, message) == ("InvalidRequestException", MARKED)
 
 
+def test_update_secret_of_a_secret_another_service_manages(client, name, audit):
+    audit.ledger.call("CreateSecret", {"Name": name, "SecretString": "v"}, Caller.system(),
+                      owning_service="rds")
+    code, message, _ = error_of(client.update_secret, SecretId=name, SecretString="w")
+    assert code == "InvalidRequestException"
+    assert message.startswith("This secret is managed by an AWS service (rds)")
+
+
+def test_update_secret_with_an_overlong_description(client, name):
+    client.create_secret(Name=name)
+    assert code_of(client.update_secret, SecretId=name, Description="d" * 2049) == (
+        "ValidationException")
+
+
 def test_update_secret_token_reused_with_another_value(client, name):
     client.create_secret(Name=name, SecretString="v")
     token = str(uuid.uuid4())
@@ -194,7 +209,8 @@ def test_put_secret_value_and_its_stages(client, name):
                                       VersionStages=["AWSPENDING"])
     assert pending["VersionStages"] == ["AWSPENDING"]
     assert client.get_secret_value(SecretId=name)["SecretString"] == "one"
-    assert client.get_secret_value(SecretId=name, VersionStage="AWSPENDING")["SecretString"] == "two"
+    pending_value = client.get_secret_value(SecretId=name, VersionStage="AWSPENDING")
+    assert pending_value["SecretString"] == "two"
 
 
 def test_put_secret_value_retry_is_a_no_op_and_reuse_with_another_value_fails(client, name):
@@ -365,7 +381,8 @@ def test_delete_and_restore_errors(client, name):
 # ---- TagResource / UntagResource -------------------------------------------------------------
 def test_tag_and_untag(client, name):
     client.create_secret(Name=name)
-    client.tag_resource(SecretId=name, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
+    client.tag_resource(SecretId=name,
+                        Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
     client.untag_resource(SecretId=name, TagKeys=["a"])
     assert client.describe_secret(SecretId=name)["Tags"] == [{"Key": "b", "Value": "2"}]
 

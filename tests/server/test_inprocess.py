@@ -65,9 +65,9 @@ def test_a_fault_in_the_ledger_is_a_500_internal_service_error(sqlite_root_ledge
     ledger.call = broken
     with ThreadServer(ledger, purge_interval=None, close_ledger=False) as server:
         client = make_client(server.url)
-        with caplog.at_level(logging.ERROR, logger="secrets_ledger"):
+        with caplog.at_level(logging.INFO, logger="secrets_ledger"):
             with pytest.raises(botocore.exceptions.ClientError) as caught:
-                client.get_secret_value(SecretId="x")
+                client.update_secret(SecretId="x", SecretString="hunter2")
     response = caught.value.response
     assert response["Error"]["Code"] == "InternalServiceError"
     assert response["ResponseMetadata"]["HTTPStatusCode"] == 500

@@ -130,9 +130,10 @@ def test_signature_from_the_future_wording():
 
 
 def test_scope_for_another_service():
-    with pytest.raises(InvalidSignatureException,
-                       match="^Credential should be scoped to correct service: 'secretsmanager'. $"):
+    with pytest.raises(InvalidSignatureException) as caught:
         verifier().verify(signed(service="s3"))
+    assert caught.value.message == (
+        "Credential should be scoped to correct service: 'secretsmanager'. ")
 
 
 def test_scope_date_must_match_x_amz_date():
