@@ -16,7 +16,7 @@ from ledger.errors import SECRET_NOT_FOUND, ResourceNotFoundException
 from ledger.keys.kms_key import DEFAULT_ALIAS
 from ledger.names import parse_secret_id
 from projections.secret_view import (
-    DeletionView, SealedRef, SecretView, VersionView, from_micros,
+    DeletionView, SealedRef, SecretView, VersionView, from_micros, to_time,
 )
 
 _SECRET_COLUMNS = ("secret_id, name, arn, description, kms_key_id, owning_service, has_tags, "
@@ -77,7 +77,7 @@ def _children(cursor: SQLiteCursor, ids: list[str]) -> tuple[dict, dict, dict]:
                    f"last_accessed FROM cs_versions {where} ORDER BY seq", params)
     for r in cursor.fetchall():
         if one or r[0] in wanted:
-            versions[r[0]][r[1]] = VersionView(r[1], from_micros(r[2]), SealedRef(r[3], r[4], r[5]),
+            versions[r[0]][r[1]] = VersionView(r[1], to_time(r[2]), SealedRef(r[3], r[4], r[5]),
                                                from_micros(r[6]))
     cursor.execute(f"SELECT secret_id, label, version_id FROM cs_labels {where} ORDER BY seq",
                    params)
@@ -95,13 +95,13 @@ def _secret(row: Any, versions: dict[str, VersionView], labels: dict[str, str],
             tags: dict[str, str]) -> SecretView:
     deletion = None
     if row["deletion_requested_at"] is not None:
-        deletion = DeletionView(from_micros(row["deletion_requested_at"]),
-                                from_micros(row["deletion_after"]), bool(row["deletion_forced"]))
+        deletion = DeletionView(to_time(row["deletion_requested_at"]),
+                                to_time(row["deletion_after"]), bool(row["deletion_forced"]))
     return SecretView(
         id=UUID(row["secret_id"]), name=row["name"], arn=row["arn"],
         description=row["description"], kms_key_id=row["kms_key_id"],
-        owning_service=row["owning_service"], created_on=from_micros(row["created_at"]),
-        last_changed_at=from_micros(row["last_changed_at"]),
+        owning_service=row["owning_service"], created_on=to_time(row["created_at"]),
+        last_changed_at=to_time(row["last_changed_at"]),
         last_accessed=from_micros(row["last_accessed"]),
         tags=tags if row["has_tags"] else None, versions=versions, labels=labels,
         deletion=deletion, deleted=bool(row["deleted"]))

@@ -12,7 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -53,7 +53,7 @@ class Query:
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def parse_query(attributes: list[Mapping[str, str]] | None, start_time: datetime | None,
+def parse_query(attributes: Sequence[Mapping[str, str]] | None, start_time: datetime | None,
                 end_time: datetime | None, extra_keys: tuple[str, ...] = ()) -> Query:
     """Check LookupEvents parameters; `extra_keys` admits the ledger's own attributes."""
     attribute = None
@@ -100,6 +100,7 @@ def lookup(cursor: SQLiteCursor, query: Query, max_results: int | None = None,
 def _select(query: Query, after: tuple[int, int] | None, limit: int) -> tuple[str, list[Any]]:
     """The SQL of one page; `after` continues strictly below the previous page's last row."""
     key, value = query.attribute or (None, None)
+    params: list[Any]
     if key is None or key in ("EventId", "EventSource"):
         source, params = "audit_events e", []
         time_col, pos_col, where = "e.event_time", "e.position", []
@@ -109,7 +110,7 @@ def _select(query: Query, after: tuple[int, int] | None, limit: int) -> tuple[st
             where = ["0"]  # every record of this trail comes from Secrets Manager
     else:
         source = "audit_lookup l JOIN audit_events e ON e.position = l.position"
-        params = list(query.attribute)
+        params = [key, value]
         time_col, pos_col, where = "l.event_time", "l.position", ["l.attribute = ?", "l.value = ?"]
     where += [f"{time_col} >= ?", f"{time_col} <= ?"]
     params += [query.start, query.end]

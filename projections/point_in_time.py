@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteCursor
@@ -48,6 +48,11 @@ class Bound:
     def as_json(self) -> dict[str, Any]:
         return {"at": iso(self.at)} if self.at is not None else {"position": self.position}
 
+    @property
+    def at_micros(self) -> int:
+        assert self.at is not None
+        return to_micros(self.at)
+
 
 def iso(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat().replace("+00:00", "Z")
@@ -67,7 +72,7 @@ def secret_as_of(ledger: SecretsLedger, secret_id: str, bound: Bound) -> dict[st
     events = list(ledger.events.get(uuid_, lte=count))
     secret: Any = None
     for event in events:
-        secret = event.mutate(secret)
+        secret = cast(Any, event).mutate(secret)
     state = describe(secret, ledger)
     state["asOf"] = bound.as_json()
     state["eventsReplayed"] = len(events)
@@ -117,7 +122,7 @@ def label_history(ledger: SecretsLedger, secret_id: str, label: str | None = Non
             params.append(bound.position)
         elif bound is not None and bound.at is not None:
             sql += " AND at <= ?"
-            params.append(to_micros(bound.at))
+            params.append(bound.at_micros)
         cursor.execute(sql + " ORDER BY position", params)
         return [{"label": r[0], "position": r[1], "at": iso(from_micros(r[2])),
                  "fromVersion": r[3], "toVersion": r[4], "by": r[5], "requestId": r[6],
@@ -133,7 +138,7 @@ def _resolve(cursor: SQLiteCursor, secret_id: str, bound: Bound) -> UUID:
                        + ("AND e.position <= ?" if bound.position is not None else "AND e.at <= ?")
                        + " ORDER BY e.position DESC",
                        (name, bound.position if bound.position is not None
-                        else to_micros(bound.at)))
+                        else bound.at_micros))
         for row in cursor.fetchall():
             if ref.accepts(row[1], row[2]):
                 return UUID(row[0])
@@ -147,7 +152,7 @@ def _events_within(cursor: SQLiteCursor, secret_id: UUID, bound: Bound) -> int:
                        "AND position <= ?", (secret_id.hex, bound.position))
         return cursor.fetchone()[0] or 0
     cursor.execute("SELECT MIN(version) FROM cs_secret_events WHERE secret_id = ? AND at > ?",
-                   (secret_id.hex, to_micros(bound.at)))
+                   (secret_id.hex, bound.at_micros))
     first_after = cursor.fetchone()[0]
     if first_after is not None:
         return first_after - 1
@@ -177,8 +182,8 @@ def describe(secret: Any, ledger: SecretsLedger | None) -> dict[str, Any]:
                  "fingerprint": version.sealed.fingerprint,
                  "lastAccessedDate": iso(version.last_accessed)}
         if ledger is not None:
-            entry["shredded"] = ledger.key_store.data_key(secret.id.hex,
-                                                         version.version_id) is None
+            key_store: Any = ledger.key_store
+            entry["shredded"] = key_store.data_key(secret.id.hex, version.version_id) is None
         versions.append(entry)
     deletion = None
     if secret.deletion is not None:
@@ -219,6 +224,7 @@ def ledger_as_of(ledger: SecretsLedger, bound: Bound) -> dict[str, Any]:
         if bound.position is not None:
             catch_up(ledger.recorder, ledger.mapper, view, store, stop=bound.position)
         else:
+            assert bound.at is not None
             catch_up(ledger.recorder, ledger.mapper, _UpToTime(view, bound.at), store)
         with store.reading() as cursor:
             secrets = current_queries.live_secrets(cursor)

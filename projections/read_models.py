@@ -27,6 +27,8 @@ T = TypeVar("T")
 
 
 class ReadModels:
+    """A ledger's views, kept in one store, each caught up under its own lock."""
+
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper, db_path: Path | None,
                  account_id: str) -> None:
         self.recorder, self.mapper = recorder, mapper
@@ -99,5 +101,6 @@ class ReadModels:
 def open_read_models(recorder: ApplicationRecorder, mapper: Mapper, data_dir: Path | None,
                      account_id: str) -> ReadModels:
     """Views live in `data_dir/ledger.db` beside the log; in memory when there is no file."""
-    on_disk = data_dir is not None and isinstance(recorder, SQLiteApplicationRecorder)
-    return ReadModels(recorder, mapper, data_dir / "ledger.db" if on_disk else None, account_id)
+    if data_dir is not None and isinstance(recorder, SQLiteApplicationRecorder):
+        return ReadModels(recorder, mapper, data_dir / "ledger.db", account_id)
+    return ReadModels(recorder, mapper, None, account_id)

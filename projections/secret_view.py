@@ -19,8 +19,12 @@ def to_micros(moment: datetime) -> int:
     return (moment - EPOCH) // _MICROSECOND
 
 
+def to_time(micros: int) -> datetime:
+    return EPOCH + micros * _MICROSECOND
+
+
 def from_micros(micros: int | None) -> datetime | None:
-    return None if micros is None else EPOCH + micros * _MICROSECOND
+    return None if micros is None else to_time(micros)
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,8 @@ def decode_request(operation: str, body: bytes) -> dict[str, Any]:
         document = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError):
         raise SerializationException("The request body is not valid JSON.") from None
+    except RecursionError:  # e.g. 100 000 nested `[`: the parser gives up, the caller erred
+        raise SerializationException("The request body is nested too deeply.") from None
     if isinstance(document, list):
         raise SerializationException("Start of list found where not expected")
     if not isinstance(document, dict):

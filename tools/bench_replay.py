@@ -44,7 +44,7 @@ def raw_read_rate(ledger: SecretsLedger) -> tuple[int, float]:
 def replay_rate(ledger: SecretsLedger, into: Path) -> tuple[float, bool]:
     """Positions/s of an audit replay into a fresh file (live views caught up beforehand)."""
     ledger.read_models.refresh_all()
-    end = ledger.recorder.max_notification_id()
+    end = ledger.recorder.max_notification_id() or 0
     started = time.perf_counter()
     report = replay(ledger, into=into)
     return end / (time.perf_counter() - started), report.equal
@@ -68,6 +68,7 @@ def deep_secret(ledger: SecretsLedger, name: str, events: int) -> None:
     caller = Caller.system(ledger.config.account_id)
     ledger.call("CreateSecret", {"Name": name, "SecretString": "deep-initial"}, caller)
     secret = ledger.find_secret(name)
+    assert secret is not None
     context = {"request_id": "bench", "operation": "UpdateSecret"}
     while secret.version < events:
         secret.change_description(f"d{secret.version}", ledger.now(), context)

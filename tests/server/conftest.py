@@ -52,11 +52,20 @@ class ServerProcess:
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30) -> ServerProcess:
+        self.spawn()
+        return self.wait_listening(timeout)
+
+    def spawn(self) -> subprocess.Popen:
+        """Start the process without waiting for it to listen (crash tests kill it early)."""
         command = [sys.executable, "-m", "tools.cli", "serve", "--port", str(self.port),
                    "--data-dir", str(self.data_dir), *self.args]
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.process = subprocess.Popen(command, cwd=PROJECT, env=self.env, stdout=out,
                                             stderr=err, stdin=subprocess.DEVNULL)
+        return self.process
+
+    def wait_listening(self, timeout: float = 30) -> ServerProcess:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
