@@ -49,19 +49,14 @@ from ledger.validation import validate_request
 from ledger import values
 from ledger.values import Plaintext
 from ledger.writes import WRITE_HANDLERS
+from ledger.authorization import Authorizer
+from ledger.resource_policies import RESOURCE_POLICY_HANDLERS
 from projections.read_models import open_read_models
 from ledger.events import SecretDeleted, VersionRemoved
 
 log = logging.getLogger(__name__)
-HANDLERS = {**WRITE_HANDLERS, **READ_HANDLERS}
+HANDLERS = {**WRITE_HANDLERS, **READ_HANDLERS, **RESOURCE_POLICY_HANDLERS}
 MAX_ATTEMPTS = 50
-
-
-class AllowAllKeyAccess:
-    """Key-use decisions; replaced by policy evaluation where policies are configured."""
-
-    def may_encrypt(self, caller: Caller, key: Any) -> bool:
-        return True
 
 
 class SecretsLedger(Application):
@@ -81,7 +76,10 @@ class SecretsLedger(Application):
         self.integrity = LedgerIntegrity(
             self.recorder, root_key, clock=self.now, interval=self.config.digest_interval,
             ledger_name=f"secretsmanager:{self.config.region}:{self.config.account_id}")
-        self.key_access = AllowAllKeyAccess()
+        # Every call is authorized before its handler runs (ledger/authorization.py); the
+        # key-change rule asks the same policies whether it may re-encrypt.
+        self.authorizer = Authorizer(self)
+        self.key_access = self.authorizer
         self._secret_ids: dict[str, UUID] = {}
         # Describe/List reads are served from these views, caught up before each read.
         self.read_models = open_read_models(self.recorder, self.mapper, self.config.data_dir,
@@ -150,6 +148,7 @@ class SecretsLedger(Application):
         for attempt in range(MAX_ATTEMPTS):
             call = Call(self, request, context, self.now(), owning_service, attempt)
             try:
+                call.grant = self.authorizer.check(call)
                 outcome = handler(call)
             except LedgerError:
                 if not call.used_stale_state:
@@ -175,10 +174,7 @@ class SecretsLedger(Application):
         for aggregate in outcome.aggregates:
             _collect_shredding(aggregate, changes)
             records += _cleanup_records(aggregate, call.now)
-        if changes or any(a.pending_events for a in outcome.aggregates):
-            self.save(*outcome.aggregates, *records, key_changes=changes or None)
-        else:
-            self.save_records(records)  # only new audit records: they may share a commit
+        self._store([*outcome.aggregates, *records], changes)
         self.integrity.write_digest_if_due()
         for aggregate in outcome.aggregates:
             if isinstance(aggregate, Secret) and self.repository.cache is not None:
@@ -191,13 +187,19 @@ class SecretsLedger(Application):
         self.save_records([record])
 
     def save_records(self, records: list[ApiCall]) -> None:
-        """Store new audit records durably; with group commit, in one transaction together
-        with the records of concurrent calls (see `ledger.group_commit`)."""
+        """Store new audit records durably, sharing a commit with concurrent calls."""
+        self._store(records, None)
+
+    def _store(self, aggregates: list[Any], key_changes: KeyStoreChanges | None) -> None:
+        """One call's save: its events, audit records and key-store changes in one transaction,
+        shared with concurrent calls' saves when the store is durable (see
+        `ledger.group_commit`). Raises IntegrityError when another writer got there first."""
         if self.group_commit is None:
-            self.save(*records)
+            self.save(*aggregates, key_changes=key_changes or None)
             return
-        events = [event for record in records for event in record.collect_events()]
-        self.group_commit.insert([self.mapper.to_stored_event(event) for event in events])
+        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
+        self.group_commit.insert([self.mapper.to_stored_event(event) for event in events],
+                                 key_changes)
 
     def write_digest(self) -> Digest:
         """Sign a digest over the log since the last one (also written every digest_interval)."""

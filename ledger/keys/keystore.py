@@ -33,6 +33,20 @@ class KeyStoreChanges:
         return bool(self.materials or self.data_keys or self.shred_versions or self.shred_secrets
                     or self.shred_materials)
 
+    @classmethod
+    def combined(cls, batch: list[KeyStoreChanges]) -> KeyStoreChanges:
+        """Several saves' changes as one, for saves that share a transaction. A clash (two
+        saves creating one material) makes that transaction fail, and each save is retried
+        alone."""
+        total = cls()
+        for changes in batch:
+            total.materials.update(changes.materials)
+            total.data_keys.update(changes.data_keys)
+            total.shred_versions += changes.shred_versions
+            total.shred_secrets += changes.shred_secrets
+            total.shred_materials += changes.shred_materials
+        return total
+
 
 class KeyStore(Protocol):
     def material(self, name: str) -> bytes | None: ...
