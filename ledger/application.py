@@ -44,7 +44,8 @@ from ledger.outcome import Call, Outcome
 from ledger.reads import READ_HANDLERS
 from ledger.secret import Secret
 from ledger.servicemodel import sensitive_members
-from ledger.storage import MemoryLedgerRecorder
+from ledger.sqlite_pool import use_statement_cache
+from ledger.storage import MemoryLedgerRecorder, SQLiteLedgerRecorder
 from ledger.validation import validate_request
 from ledger import values
 from ledger.values import Plaintext
@@ -90,7 +91,10 @@ class SecretsLedger(Application):
     def construct_recorder(self) -> ApplicationRecorder:
         if self.config.data_dir is None:
             return MemoryLedgerRecorder()
-        return super().construct_recorder()
+        recorder = super().construct_recorder()
+        if isinstance(recorder, SQLiteLedgerRecorder):
+            use_statement_cache(recorder.datastore)
+        return recorder
 
     # ---- the API -------------------------------------------------------------------------
     def call(self, operation: str, request: dict[str, Any], caller: Caller, *,

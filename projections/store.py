@@ -8,20 +8,16 @@ transaction (`TrackingRecorder`), which is what makes catch-up exactly-once.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, Tracking
-from eventsourcing.sqlite import (
-    SQLiteConnection, SQLiteConnectionPool, SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder,
-)
+from eventsourcing.persistence import Tracking
+from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRecorder
 
-LOCK_TIMEOUT_SECONDS = 30
-STATEMENT_CACHE = 256
+from ledger.sqlite_pool import LOCK_TIMEOUT_SECONDS, use_statement_cache
 
 
 class ReadStore(SQLiteTrackingRecorder):
@@ -82,28 +78,6 @@ class ReadStore(SQLiteTrackingRecorder):
         self.datastore.close()
 
 
-class _StatementCachingPool(SQLiteConnectionPool):
-    """Connections that keep their prepared statements.
-
-    eventsourcing opens connections with `cached_statements=True`, which sqlite3 reads as a
-    cache of one statement, so each statement of a multi-statement transaction is prepared
-    again. A view's transaction runs several statements per event: caching them makes
-    catch-up about four times cheaper per statement.
-    """
-
-    def _create_connection(self) -> SQLiteConnection:
-        try:
-            connection = sqlite3.connect(database=self.db_name, uri=True, check_same_thread=False,
-                                         isolation_level=None, cached_statements=STATEMENT_CACHE,
-                                         timeout=self.lock_timeout or LOCK_TIMEOUT_SECONDS)
-        except (sqlite3.Error, TypeError) as error:
-            raise InterfaceError(error) from error
-        if not self.is_sqlite_memory_mode:
-            connection.execute("PRAGMA journal_mode=WAL")
-        connection.row_factory = sqlite3.Row
-        return SQLiteConnection(sqlite_conn=connection, max_age=self.max_age)
-
-
 def open_store(db_path: Path | None, ddl: Sequence[str]) -> ReadStore:
     """A store in the ledger's SQLite file, or in a private in-memory database when None."""
     if db_path is None:
@@ -111,5 +85,5 @@ def open_store(db_path: Path | None, ddl: Sequence[str]) -> ReadStore:
     else:
         name = str(db_path)
     datastore = SQLiteDatastore(name, lock_timeout=LOCK_TIMEOUT_SECONDS)
-    datastore.pool = _StatementCachingPool(db_name=name, lock_timeout=LOCK_TIMEOUT_SECONDS)
+    use_statement_cache(datastore)
     return ReadStore(datastore, ddl)
