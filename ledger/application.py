@@ -46,6 +46,7 @@ from ledger.secret import Secret
 from ledger.servicemodel import sensitive_members
 from ledger.sqlite_pool import use_statement_cache
 from ledger.storage import MemoryLedgerRecorder, SQLiteLedgerRecorder
+from ledger import validation
 from ledger.validation import validate_request
 from ledger import values
 from ledger.values import Plaintext
@@ -86,10 +87,11 @@ class SecretsLedger(Application):
         self.read_models = open_read_models(self.recorder, self.mapper, self.config.data_dir,
                                             self.config.account_id)
         # Durable stores only: in memory there is no commit cost to share. None turns it off.
-        self.group_commit = GroupCommit(self.recorder) if self.config.data_dir else None
+        self.group_commit = (GroupCommit(self.recorder) if self.config.backend != "memory"
+                             else None)
 
     def construct_recorder(self) -> ApplicationRecorder:
-        if self.config.data_dir is None:
+        if self.config.backend == "memory":
             return MemoryLedgerRecorder()
         recorder = super().construct_recorder()
         if isinstance(recorder, SQLiteLedgerRecorder):
@@ -204,6 +206,13 @@ class SecretsLedger(Application):
         events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         self.group_commit.insert([self.mapper.to_stored_event(event) for event in events],
                                  key_changes)
+
+    def close(self) -> None:
+        """Stop the read models' background work, then close the store's connections."""
+        read_models = getattr(self, "read_models", None)  # absent if __init__ failed early
+        if read_models is not None:
+            read_models.close()
+        super().close()
 
     def write_digest(self) -> Digest:
         """Sign a digest over the log since the last one (also written every digest_interval)."""
@@ -340,4 +349,17 @@ def public_parameters(operation: str, request: dict[str, Any]) -> dict[str, Any]
         hidden = sensitive_members(operation)
     except ValueError:
         hidden = frozenset()
-    return {k: v for k, v in request.items() if k not in hidden and not isinstance(v, bytes)}
+    return {k: _storable(v) for k, v in request.items()
+            if k not in hidden and not isinstance(v, bytes)}
+
+
+def _storable(value: Any) -> Any:
+    """Text UTF-8 cannot encode (lone surrogates) gets '?' in their place, so the record of a
+    request refused for holding it can still be written to the log."""
+    if isinstance(value, str):
+        return value if validation.is_text(value) else value.encode("utf-8", "replace").decode()
+    if isinstance(value, list):
+        return [_storable(item) for item in value]
+    if isinstance(value, dict):
+        return {_storable(key): _storable(item) for key, item in value.items()}
+    return value

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from ledger.pg_settings import URL_ENV, settings_from_url
 from ledger.secret import Limits
 
 
@@ -17,6 +18,7 @@ def _seconds(text: str) -> timedelta | None:
 
 DEFAULT_ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
+STORES = ("sqlite", "postgres")
 
 
 @dataclass(frozen=True)
@@ -25,8 +27,38 @@ class LedgerConfig:
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT
     limits: Limits = field(default_factory=Limits)
-    store: str = "sqlite"  # "sqlite" or "postgres" when data_dir is set
+    store: str = "sqlite"  # "sqlite" (in memory without data_dir) or "postgres"
+    # postgresql://user:password@host:port/dbname[?schema=name]; None: POSTGRES_* from the env
+    database_url: str | None = field(default=None, repr=False)  # it holds a password
     digest_interval: timedelta | None = timedelta(hours=1)  # signed log digests; None: on demand
+    # Policies decide every call (see ledger.authorization); False trusts every caller, for
+    # embedding programs that do their own access control. Caller.system() is trusted anyway.
+    authorization: bool = True
+
+    def __post_init__(self) -> None:
+        if self.store not in STORES:
+            raise ValueError(f"store must be one of {', '.join(STORES)}, not {self.store!r}")
+
+    @property
+    def backend(self) -> str:
+        """Where the log lives: "memory", "sqlite" or "postgres"."""
+        if self.store == "postgres":
+            return "postgres"
+        return "memory" if self.data_dir is None else "sqlite"
+
+    def _postgres_env(self) -> dict[str, str]:
+        """The log, key store, views and digests in one PostgreSQL database. The root key
+        must outlive the process, so it comes from the data directory or LEDGER_ROOT_KEY."""
+        if self.data_dir is None and not os.environ.get("LEDGER_ROOT_KEY"):
+            raise ValueError("the postgres store needs a data directory (for root.key) or "
+                             "LEDGER_ROOT_KEY")
+        if self.data_dir is not None:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        env = {"PERSISTENCE_MODULE": "eventsourcing.postgres",
+               "APPLICATION_RECORDER_TOPIC": "ledger.pg_storage:PostgresLedgerRecorder"}
+        if self.database_url:
+            env.update(settings_from_url(self.database_url))
+        return env
 
     @classmethod
     def from_environ(cls, data_dir: str | os.PathLike | None = None, **overrides) -> LedgerConfig:
@@ -36,7 +68,8 @@ class LedgerConfig:
             data_dir=Path(directory) if directory else None,
             region=env.get("LEDGER_REGION", DEFAULT_REGION),
             account_id=env.get("LEDGER_ACCOUNT_ID", DEFAULT_ACCOUNT),
-            store=env.get("LEDGER_STORE", "sqlite"),
+            store=env.get("LEDGER_STORE") or ("postgres" if env.get(URL_ENV) else "sqlite"),
+            database_url=env.get(URL_ENV) or None,
             digest_interval=_seconds(env.get("LEDGER_DIGEST_INTERVAL", "3600")),
         )
         settings.update(overrides)
@@ -47,6 +80,8 @@ class LedgerConfig:
         # processes on one log still see each other's writes.
         env = {"TRANSCODER_TOPIC": "ledger.codec:MsgPackTranscoder",
                "AGGREGATE_CACHE_MAXSIZE": "2000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+        if self.backend == "postgres":
+            return {**env, **self._postgres_env()}
         if self.data_dir is None:
             env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
             return env

@@ -19,11 +19,26 @@ class Caller:
     def user_name(self) -> str:
         return self.arn.rsplit("/", 1)[-1] if "/" in self.arn else self.arn.rsplit(":", 1)[-1]
 
+    @property
+    def trusted(self) -> bool:
+        """True only for an instance `system()` made: policies are not consulted for it.
+
+        The mark is not a field, so it is in no event, no comparison and no copy made with
+        `dataclasses.replace`; an identity built field by field, even the root's, is never trusted.
+        """
+        return bool(self.__dict__.get("_trusted", False))
+
     @classmethod
     def system(cls, account_id: str = "123456789012") -> Caller:
-        """The trusted identity of the embedding program itself; only code that names it gets it."""
-        return cls(arn=f"arn:aws:iam::{account_id}:root", principal_type="Root",
-                   principal_id=account_id, account_id=account_id)
+        """The trusted identity of the embedding program itself; only code that names it gets it.
+
+        The audit trail records it as the account root (`principal_type` "Root"); adapters that
+        use it say so in the user agent (the CLI sends "secrets-ledger-cli").
+        """
+        caller = cls(arn=f"arn:aws:iam::{account_id}:root", principal_type="Root",
+                     principal_id=account_id, account_id=account_id)
+        object.__setattr__(caller, "_trusted", True)
+        return caller
 
 
 LEDGER_SERVICE = "secretsmanager.amazonaws.com"

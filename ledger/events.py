@@ -92,8 +92,14 @@ class SecretAccessed(SecretEvent):
     day: datetime
 
 
+class ResourcePolicyChanged(SecretEvent):
+    """PutResourcePolicy (`policy` is the JSON document) or DeleteResourcePolicy (`policy` None)."""
+
+    policy: str | None
+
+
 SECRET_EVENTS = (
     SecretCreated, VersionCreated, LabelMoved, KeyChanged, VersionReEncrypted,
     DescriptionChanged, TagsChanged, DeletionScheduled, DeletionCancelled, SecretDeleted,
-    VersionRemoved, SecretAccessed,
+    VersionRemoved, SecretAccessed, ResourcePolicyChanged,
 )

@@ -1,7 +1,9 @@
 """Who may call the ledger: principals (users, roles, the account root) and their access keys.
 
 Both are aggregates in the ledger's own log, so "who was granted access, when, by whom" is
-answered from events like every other question. A secret access key never enters an event: it
+answered from events like every other question: a principal's identity policies are
+`PolicyPut`/`PolicyDeleted` events on its own stream, so `repository.get(id, version=n)` shows
+exactly what it was allowed at any point, and each event's context names who changed it. A secret access key never enters an event: it
 is wrapped by the root key and kept in the key store, written in the same transaction as the
 event that issues it, and destroyed with the event that deletes the key.
 
@@ -11,6 +13,7 @@ principal, so authenticating a request costs one stream read and one key-store r
 from __future__ import annotations
 
 import hmac
+import json
 import re
 import secrets
 import string
@@ -19,6 +22,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -27,7 +31,9 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic
 
 from ledger.context import Caller, RequestContext
+from ledger.errors import MalformedPolicyDocumentException
 from ledger.keys.keystore import KeyStoreChanges
+from ledger.policies import PolicyKind, parse_policy
 
 if TYPE_CHECKING:
     from ledger.application import SecretsLedger
@@ -35,6 +41,8 @@ if TYPE_CHECKING:
 ROOT, USER, ROLE = "Root", "IAMUser", "Role"
 ROOT_NAME = "root"
 NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+POLICY_NAME_PATTERN = re.compile(r"[\w+=,.@-]{1,128}", re.ASCII)
+IDENTITY_POLICY_MAX_CHARS = 10240  # IAM's limit on a role's inline policies together
 KEY_ID_PATTERN = re.compile(r"[A-Z0-9]{16,128}")
 _UPPER_ALNUM = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
@@ -69,6 +77,47 @@ class AccessKeyWithdrawn(Aggregate.Event):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.access_keys[self.access_key_id] = False
+
+
+class PolicyPut(Aggregate.Event):
+    """An identity policy attached (or replaced) under `policy_name`; `document` is its JSON."""
+
+    context: dict[str, Any]
+    policy_name: str
+    document: str
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.policies[self.policy_name] = self.document
+
+
+class PolicyDeleted(Aggregate.Event):
+    context: dict[str, Any]
+    policy_name: str
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.policies.pop(self.policy_name, None)
+
+
+class PrincipalDeleted(Aggregate.Event):
+    """The principal ends: its policies go with it (its keys are deleted in the same save)."""
+
+    context: dict[str, Any]
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.deleted = True
+        aggregate.policies = {}
+
+
+class PrincipalRecreated(Aggregate.Event):
+    """A deleted name used again: a new principal id and no policies, as IAM gives a new user."""
+
+    context: dict[str, Any]
+    principal_id: str
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.deleted = False
+        aggregate.principal_id = self.principal_id
+        aggregate.policies = {}
 
 
 class AccessKeyRegistered(Aggregate.Created):
@@ -107,6 +156,8 @@ class Principal(Aggregate):
         self.name, self.arn, self.principal_type = name, arn, principal_type
         self.principal_id, self.account_id = principal_id, account_id
         self.access_keys: dict[str, bool] = {}  # access key id -> active
+        self.policies: dict[str, str] = {}  # identity policy name -> JSON document
+        self.deleted = False
 
     def caller(self, access_key_id: str = "") -> Caller:
         return Caller(arn=self.arn, access_key_id=access_key_id, principal_type=self.principal_type,
@@ -165,9 +216,10 @@ class IssuedKey:
 class Principals:
     """Principals and access keys of one ledger; every change is saved as events."""
 
-    def __init__(self, ledger: SecretsLedger) -> None:
+    def __init__(self, ledger: SecretsLedger, user_agent: str = "secrets-ledger") -> None:
         self.ledger = ledger
         self.account_id = ledger.config.account_id
+        self.user_agent = user_agent  # recorded in every change's context (the CLI names itself)
 
     # naming
     def arn_for(self, name: str, role: bool = False) -> str:
@@ -179,7 +231,7 @@ class Principals:
         caller = caller or Caller.system(self.account_id)
         return RequestContext(request_id=str(uuid.uuid4()), operation=operation, caller=caller,
                               region=self.ledger.config.region, source_ip="127.0.0.1",
-                              user_agent="secrets-ledger").as_event_field()
+                              user_agent=self.user_agent).as_event_field()
 
     # reads
     def get(self, arn: str) -> Principal | None:
@@ -193,7 +245,7 @@ class Principals:
         arns = [name] if name.startswith("arn:") else [self.arn_for(name), self.arn_for(name, True)]
         for arn in arns:
             principal = self.get(arn)
-            if principal is not None:
+            if principal is not None and not principal.deleted:
                 return principal
         raise PrincipalError(f"No principal named {name}.")
 
@@ -205,7 +257,8 @@ class Principals:
                                                   inclusive_of_start=False)
             if not notes:
                 return found
-            found.extend(self.ledger.repository.get(n.originator_id) for n in notes)
+            found.extend(p for p in (self.ledger.repository.get(n.originator_id) for n in notes)
+                         if not p.deleted)
             start = notes[-1].id
 
     def access_key(self, access_key_id: str) -> AccessKey | None:
@@ -235,14 +288,83 @@ class Principals:
             raise PrincipalError("A principal name is 1-64 characters of letters, digits and "
                                  "+=,.@_-.")
         arn = self.arn_for(name, role)
-        if self.get(arn) is not None:
+        existing = self.get(arn)
+        if existing is not None and not existing.deleted:
             raise PrincipalError(f"The principal {arn} already exists.")
         prefix = "AROA" if role else "AIDA"
+        context = self._context("CreateRole" if role else "CreateUser", caller)
+        if existing is not None:
+            existing.trigger_event(PrincipalRecreated, timestamp=self.ledger.now(),
+                                   context=context, principal_id=prefix + _random(17))
+            self._save(existing)
+            return existing
         principal = Principal.new(name, arn, ROLE if role else USER, prefix + _random(17),
-                                  self.account_id, self.ledger.now(),
-                                  self._context("CreateRole" if role else "CreateUser", caller))
+                                  self.account_id, self.ledger.now(), context)
         self._save(principal)
         return principal
+
+    def delete(self, name: str, caller: Caller | None = None) -> Principal:
+        """The principal loses its policies and keys at once; the root cannot be deleted."""
+        principal = self.find(name)
+        if principal.principal_type == ROOT:
+            raise PrincipalError("The account root cannot be deleted.")
+        operation = "DeleteRole" if principal.principal_type == ROLE else "DeleteUser"
+        context, now = self._context(operation, caller), self.ledger.now()
+        aggregates: list[Aggregate] = [principal]
+        shredded = []
+        for key_id in [k for k, active in principal.access_keys.items() if active]:
+            key = self.access_key(key_id)
+            principal.trigger_event(AccessKeyWithdrawn, timestamp=now, context=context,
+                                    access_key_id=key_id)
+            if key is not None and key.active:
+                key.trigger_event(AccessKeyDeleted, timestamp=now, context=context)
+                aggregates.append(key)
+                shredded.append(key.material_name)
+        principal.trigger_event(PrincipalDeleted, timestamp=now, context=context)
+        self._save(*aggregates, key_changes=KeyStoreChanges(shred_materials=shredded))
+        return principal
+
+    # identity policies
+    def put_policy(self, name: str, policy_name: str, document: str | Mapping[str, Any],
+                   caller: Caller | None = None) -> Principal:
+        """Attach an identity policy (or replace the one of that name); refused unless valid."""
+        principal = self.find(name)
+        if principal.principal_type == ROOT:
+            raise PrincipalError("The account root holds every permission of its account and "
+                                 "takes no identity policies.")
+        if not POLICY_NAME_PATTERN.fullmatch(policy_name):
+            raise PrincipalError("A policy name is 1-128 characters of letters, digits and "
+                                 "+=,.@_-.")
+        text = document if isinstance(document, str) else json.dumps(document)
+        try:
+            parse_policy(text, PolicyKind.IDENTITY, name=policy_name,
+                         max_chars=IDENTITY_POLICY_MAX_CHARS)
+        except MalformedPolicyDocumentException as error:
+            raise PrincipalError(error.message) from None
+        if principal.policies.get(policy_name) == text:
+            return principal  # nothing changes, so nothing is recorded
+        operation = "PutRolePolicy" if principal.principal_type == ROLE else "PutUserPolicy"
+        principal.trigger_event(PolicyPut, timestamp=self.ledger.now(),
+                                context=self._context(operation, caller),
+                                policy_name=policy_name, document=text)
+        self._save(principal)
+        return principal
+
+    def delete_policy(self, name: str, policy_name: str, caller: Caller | None = None) -> None:
+        principal = self.find(name)
+        if policy_name not in principal.policies:
+            raise PrincipalError(f"{principal.arn} has no policy named {policy_name}.")
+        operation = "DeleteRolePolicy" if principal.principal_type == ROLE else "DeleteUserPolicy"
+        principal.trigger_event(PolicyDeleted, timestamp=self.ledger.now(),
+                                context=self._context(operation, caller),
+                                policy_name=policy_name)
+        self._save(principal)
+
+    def get_policy(self, name: str, policy_name: str) -> str:
+        principal = self.find(name)
+        if policy_name not in principal.policies:
+            raise PrincipalError(f"{principal.arn} has no policy named {policy_name}.")
+        return principal.policies[policy_name]
 
     def ensure_root(self, caller: Caller | None = None) -> Principal:
         arn = self.arn_for(ROOT_NAME)

@@ -11,7 +11,7 @@ from typing import Any
 
 from ledger import listing, values
 from ledger.errors import (
-    MARKED_FOR_DELETION, InvalidParameterException, InvalidRequestException,
+    MARKED_FOR_DELETION, SECRET_NOT_FOUND, InvalidParameterException, InvalidRequestException,
     LedgerError, ResourceNotFoundException,
 )
 from ledger.labels import CURRENT
@@ -60,7 +60,7 @@ def _read_value(call: Call, secret: Secret, version_id: str | None,
 
 def get_secret_value(call: Call) -> Outcome:
     request = call.request
-    secret = call.ledger.find_secret(request["SecretId"])
+    secret = call.secret_to_read(request["SecretId"])
     response = _read_value(call, secret, request.get("VersionId"), request.get("VersionStage"))
     return Outcome(response, resources=[secret.arn], aggregates=[secret])
 
@@ -75,8 +75,10 @@ def batch_get_secret_value(call: Call) -> Outcome:
         raise InvalidParameterException("'Filters' not specified. 'Filters' must also be "
                                         "specified when 'MaxResults' is provided.")
     next_token = None
-    if filters is not None:
-        live = [s for s in ledger.all_secrets() if not s.scheduled_for_deletion]
+    grant = call.grant
+    if filters is not None:  # secrets the caller may not know of are not even matched
+        live = [s for s in ledger.all_secrets() if not s.scheduled_for_deletion
+                and (grant is None or grant.may_know(s))]
         listing.check_filters(filters)
         matching = [s for s in live if listing.matches_filters(secret_entry(s), filters)]
         page, next_token = listing.paginate(
@@ -90,7 +92,12 @@ def batch_get_secret_value(call: Call) -> Outcome:
     loaded: dict[str, Secret] = {}  # one instance per secret, however many ids name it
     for secret_id, secret in targets:
         try:
-            secret = secret or ledger.find_secret(secret_id)
+            secret = secret or ledger.find_secret(secret_id, missing_ok=True)
+            refusal = grant.read_refusal(secret_id, secret) if grant is not None else None
+            if refusal is not None:
+                raise refusal
+            if secret is None:
+                raise ResourceNotFoundException(SECRET_NOT_FOUND)
             secret = loaded.setdefault(secret.arn, secret)
             outcome.response["SecretValues"].append(_read_value(call, secret, None, None))
         except LedgerError as error:
@@ -116,6 +123,8 @@ def list_secrets(call: Call) -> Outcome:
     secrets = call.ledger.read_models.all_secrets()
     if not request.get("IncludePlannedDeletion"):
         secrets = [s for s in secrets if not s.scheduled_for_deletion]
+    if call.grant is not None:  # only what the caller may describe, before filters and paging
+        secrets = [s for s in secrets if call.grant.may_know(s)]
     entries = listing.filter_entries(
         [secret_entry(s, "SecretVersionsToStages") for s in secrets], request.get("Filters"))
     entries = listing.sort_entries(entries, request.get("SortBy"), request.get("SortOrder"))

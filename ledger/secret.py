@@ -21,8 +21,8 @@ from ledger.errors import (
 )
 from ledger.events import (
     DeletionCancelled, DeletionScheduled, DescriptionChanged, KeyChanged, LabelMoved,
-    SecretAccessed, SecretCreated, SecretDeleted, SecretEvent, TagsChanged, VersionCreated,
-    VersionReEncrypted, VersionRemoved,
+    ResourcePolicyChanged, SecretAccessed, SecretCreated, SecretDeleted, SecretEvent, TagsChanged,
+    VersionCreated, VersionReEncrypted, VersionRemoved,
 )
 
 
@@ -74,6 +74,7 @@ class Secret(Aggregate):
         self.deleted = False
         self.last_changed_at: datetime = self.created_on
         self.last_accessed: datetime | None = None
+        self.resource_policy: str | None = None  # JSON text of the attached resource policy
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Secret:
         """Copy for a command: events and sealed values are immutable and can be shared.
@@ -187,6 +188,13 @@ class Secret(Aggregate):
         self.check_writable(acting_service)
         self._trigger(TagsChanged, now, context, added=[], removed=keys)
 
+    def set_resource_policy(self, policy: str | None, now: datetime, context: dict[str, Any],
+                            acting_service: str | None = None) -> None:
+        """Attach (or with None remove) the resource policy; the document is checked already."""
+        self.check_writable(acting_service)
+        if policy != self.resource_policy:
+            self._trigger(ResourcePolicyChanged, now, context, policy=policy)
+
     def schedule_deletion(self, window_days: int, now: datetime, context: dict[str, Any]) -> None:
         if self.deletion is not None:
             raise InvalidRequestException(
@@ -220,9 +228,10 @@ class Secret(Aggregate):
                           to_version=to_version)
 
     def _clean_up_versions(self, limits: Limits, now: datetime, context: dict[str, Any]) -> None:
+        """The Decisions rule: only label-less versions *older than* 24 hours may go."""
         labelled = set(self.labels.values())
         removable = sorted((v for v in self.versions.values() if v.version_id not in labelled
-                            and now - v.created_at >= limits.version_min_age),
+                            and now - v.created_at > limits.version_min_age),
                            key=lambda v: v.created_at)
         while len(self.versions) > limits.max_versions and removable:
             self._trigger(VersionRemoved, now, context, version_id=removable.pop(0).version_id,
@@ -300,6 +309,11 @@ class Secret(Aggregate):
     @when.register
     def _(self, event: VersionRemoved) -> None:
         self.versions.pop(event.version_id, None)
+
+    @when.register
+    def _(self, event: ResourcePolicyChanged) -> None:
+        # LastChangedDate is left alone: it tracks the secret's value and metadata.
+        self.resource_policy = event.policy
 
     @when.register
     def _(self, event: SecretAccessed) -> None:

@@ -6,6 +6,7 @@ crash can never leave a version without its key or a key without its version.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from eventsourcing.persistence import StoredEvent
@@ -22,7 +23,73 @@ KEYSTORE_DDL = [
 ]
 
 
-class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
+class SqlKeyStore:
+    """The key store and the hash chain in any SQL recorder; subclasses supply transactions.
+
+    The statements are the common subset of SQLite and PostgreSQL (see `ledger.sqldialect`), so
+    both recorders share this one implementation and differ only in how a transaction begins.
+    """
+
+    def _key_store_transaction(self, commit: bool) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _record_with_events(self, c: Any, stored_events: Sequence[StoredEvent],
+                            ids: Sequence[int], changes: KeyStoreChanges | None) -> None:
+        """Inside the events' transaction, after their insert."""
+        record_sqlite(c, stored_events, ids)  # the hash chain, in the same transaction
+        if changes:
+            self._write_keys(c, changes)
+
+    def _before_key_writes(self, c: Any) -> None:
+        """Backend-specific preparation of a transaction that changes key rows."""
+
+    def _write_keys(self, c: Any, changes: KeyStoreChanges) -> None:
+        self._before_key_writes(c)
+        c.executemany("INSERT INTO key_materials VALUES (?, ?)", list(changes.materials.items()))
+        c.executemany("INSERT INTO data_keys VALUES (?, ?, ?, ?) "
+                      "ON CONFLICT (secret_id, version_id) DO UPDATE SET "
+                      "key_arn = excluded.key_arn, wrapped = excluded.wrapped",
+                      [(s, v, k.key_arn, k.wrapped) for (s, v), k in changes.data_keys.items()])
+        if shreds(changes):
+            c.executemany("DELETE FROM key_materials WHERE name = ?",
+                          [(n,) for n in changes.shred_materials])
+            c.executemany("DELETE FROM data_keys WHERE secret_id = ? AND version_id = ?",
+                          [tuple(key) for key in changes.shred_versions])
+            c.executemany("DELETE FROM data_keys WHERE secret_id = ?",
+                          [(s,) for s in changes.shred_secrets])
+
+    def material(self, name: str) -> bytes | None:
+        with self._key_store_transaction(False) as c:
+            c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
+            row = c.fetchone()
+        return bytes(row[0]) if row else None
+
+    def data_key(self, secret_id: str, version_id: str) -> DataKey | None:
+        with self._key_store_transaction(False) as c:
+            c.execute("SELECT key_arn, wrapped FROM data_keys WHERE secret_id = ? AND version_id = ?",
+                      (secret_id, version_id))
+            row = c.fetchone()
+        return DataKey(row[0], bytes(row[1])) if row else None
+
+    def put_material_if_absent(self, name: str, wrapped: bytes) -> bytes:
+        with self._key_store_transaction(True) as c:
+            c.execute("INSERT INTO key_materials VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                      (name, wrapped))
+            c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
+            return bytes(c.fetchone()[0])
+
+    def key_store_rows(self) -> int:
+        with self._key_store_transaction(False) as c:
+            c.execute("SELECT COUNT(*) FROM data_keys")
+            return int(c.fetchone()[0])
+
+
+def shreds(changes: KeyStoreChanges | None) -> bool:
+    return bool(changes and (changes.shred_versions or changes.shred_secrets
+                             or changes.shred_materials))
+
+
+class SQLiteLedgerRecorder(SqlKeyStore, SQLiteApplicationRecorder):
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *KEYSTORE_DDL, *INTEGRITY_DDL]
 
@@ -30,18 +97,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
         assert ids is not None
-        record_sqlite(c, stored_events, ids)  # the hash chain, in the same transaction
-        changes: KeyStoreChanges | None = kwargs.get("key_changes")
-        if changes:
-            self._write_keys(c, changes)
+        self._record_with_events(c, stored_events, ids, kwargs.get("key_changes"))
         return ids
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
         ids = super().insert_events(stored_events, **kwargs)
-        changes: KeyStoreChanges | None = kwargs.get("key_changes")
-        if changes and (changes.shred_versions or changes.shred_secrets
-                        or changes.shred_materials):
+        if shreds(kwargs.get("key_changes")):
             self.checkpoint()  # destroyed keys must not survive in old WAL frames either
         return ids
 
@@ -53,45 +115,13 @@ class SQLiteLedgerRecorder(SQLiteApplicationRecorder):
             busy = cursor.fetchone()[0]
         return busy == 0
 
-    @staticmethod
-    def _write_keys(c: SQLiteCursor, changes: KeyStoreChanges) -> None:
+    def _key_store_transaction(self, commit: bool) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=commit)
+
+    def _before_key_writes(self, c: Any) -> None:
         # Zero freed space whenever key rows change (a re-wrap replaces a row, a shred deletes
         # one), so no destroyed or superseded wrapped key lingers in a page.
         c.execute("PRAGMA secure_delete = ON")
-        c.executemany("INSERT INTO key_materials VALUES (?, ?)", list(changes.materials.items()))
-        c.executemany("INSERT OR REPLACE INTO data_keys VALUES (?, ?, ?, ?)",
-                      [(s, v, k.key_arn, k.wrapped) for (s, v), k in changes.data_keys.items()])
-        if changes.shred_versions or changes.shred_secrets or changes.shred_materials:
-            c.executemany("DELETE FROM key_materials WHERE name = ?",
-                          [(n,) for n in changes.shred_materials])
-            c.executemany("DELETE FROM data_keys WHERE secret_id = ? AND version_id = ?",
-                          changes.shred_versions)
-            c.executemany("DELETE FROM data_keys WHERE secret_id = ?",
-                          [(s,) for s in changes.shred_secrets])
-
-    def material(self, name: str) -> bytes | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
-            row = c.fetchone()
-        return bytes(row[0]) if row else None
-
-    def data_key(self, secret_id: str, version_id: str) -> DataKey | None:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT key_arn, wrapped FROM data_keys WHERE secret_id = ? AND version_id = ?",
-                      (secret_id, version_id))
-            row = c.fetchone()
-        return DataKey(row[0], bytes(row[1])) if row else None
-
-    def put_material_if_absent(self, name: str, wrapped: bytes) -> bytes:
-        with self.datastore.transaction(commit=True) as c:
-            c.execute("INSERT OR IGNORE INTO key_materials VALUES (?, ?)", (name, wrapped))
-            c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
-            return bytes(c.fetchone()[0])
-
-    def key_store_rows(self) -> int:
-        with self.datastore.transaction(commit=False) as c:
-            c.execute("SELECT COUNT(*) FROM data_keys")
-            return int(c.fetchone()[0])
 
 
 class MemoryLedgerRecorder(POPOApplicationRecorder):

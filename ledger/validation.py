@@ -71,10 +71,22 @@ def _pattern(pattern: str) -> re.Pattern[str] | None:
         return None
 
 
+def is_text(value: str) -> bool:
+    """False for strings with lone surrogates: JSON's `\\ud800` decodes to one, but UTF-8
+    (and so the log's encoding) cannot hold it."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _render(value: Any) -> str | None:
     """Text AWS-style for plain scalars and lists of them; None means do not echo."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and not is_text(value):
+        return None
     if isinstance(value, (str, int, float)):
         return str(value)
     if isinstance(value, (list, tuple)):
@@ -133,6 +145,9 @@ def _check(shape: Shape, value: Any, path: str, hidden: bool, errors: list[str])
         if "max" in meta and size > meta["max"]:
             fail(f"Member must have {measure} less than or equal to {meta['max']}")
     if kind == "string":
+        if not is_text(value):
+            fail("Member must be valid Unicode text")
+            return
         compiled = _pattern(meta["pattern"]) if "pattern" in meta else None
         if compiled is not None and compiled.fullmatch(value) is None:
             fail(f"Member must satisfy regular expression pattern: {meta['pattern']}")

@@ -12,7 +12,7 @@ from ledger.errors import (
     InvalidParameterException, InvalidRequestException, ResourceExistsException,
 )
 from ledger.loading import load
-from ledger.names import check_name, secret_arn
+from ledger.names import check_name
 from ledger.name_index import SecretName
 from ledger.outcome import Call, Outcome
 from ledger.secret import Secret
@@ -21,6 +21,8 @@ MAX_TAGS = 50
 
 
 def _tag_pairs(tags: list[dict[str, str]] | None) -> list[list[str]]:
+    if any(tag.get("Key") is None for tag in tags or []):  # the model leaves Key optional
+        raise InvalidParameterException("Every tag must have a Key.")
     pairs = [[tag["Key"], tag.get("Value", "")] for tag in tags or []]
     for key, _ in pairs:
         if key.lower().startswith("aws:"):
@@ -70,7 +72,7 @@ def create_secret(call: Call) -> Outcome:
             return Outcome(response, resources=[existing.arn], audit_response={"arn": existing.arn})
         raise ResourceExistsException(f"The operation failed because the secret {name} already exists.")
     kms_key_id = request.get("KmsKeyId") or None
-    arn = secret_arn(call.context.region, ledger.config.account_id, name, ledger.rng)
+    arn = call.planned_arn
     if kms_key_id:
         key = ledger.kms.key_for_secret(kms_key_id, call.now, call.event_context)
         values.probe_key(ledger.kms, key, arn)

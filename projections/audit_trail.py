@@ -79,7 +79,8 @@ class AuditTrailView:
 def _version_created(view: Any, e: VersionCreated, c: SQLiteCursor, position: int) -> None:
     request_id = e.context.get("request_id")
     if request_id:
-        c.execute("INSERT OR REPLACE INTO audit_pending_values VALUES (?, ?)",
+        c.execute("INSERT INTO audit_pending_values VALUES (?, ?) ON CONFLICT (request_id) "
+                  "DO UPDATE SET fingerprint = excluded.fingerprint",
                   (request_id, e.fingerprint))
 
 

@@ -207,7 +207,8 @@ def _key_state_changed(view: Any, e: KeyStateChanged, c: SQLiteCursor, position:
 
 @on(AliasAssigned)
 def _alias_assigned(view: Any, e: AliasAssigned, c: SQLiteCursor, position: int) -> None:
-    c.execute("INSERT OR REPLACE INTO cs_kms_aliases VALUES (?, ?, ?)",
+    c.execute("INSERT INTO cs_kms_aliases VALUES (?, ?, ?) ON CONFLICT (aggregate_id) "
+              "DO UPDATE SET alias = excluded.alias, key_id = excluded.key_id",
               (e.originator_id.hex, e.alias, e.key_id))
 
 

@@ -107,7 +107,7 @@ def _select(query: Query, after: tuple[int, int] | None, limit: int) -> tuple[st
         if key == "EventId":
             where, params = ["e.event_id = ?"], [value]
         elif key == "EventSource" and value != EVENT_SOURCE:
-            where = ["0"]  # every record of this trail comes from Secrets Manager
+            where = ["1 = 0"]  # every record of this trail comes from Secrets Manager
     else:
         source = "audit_lookup l JOIN audit_events e ON e.position = l.position"
         params = [key, value]

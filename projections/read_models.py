@@ -4,14 +4,22 @@ Every query first catches its view up to the end of the log as it stands when th
 A caller's own write has committed before its next read begins, so that read always sees it
 (and every other write committed by then, in this process or another). When the view is
 already there, the check costs one `MAX(rowid)` and one position lookup.
+
+On PostgreSQL several server processes share one database, and only the one holding the
+projection lock (`projections.leadership`) catches the views up; a query anywhere else waits
+until the views' positions reach that same end of the log, so it still sees every write
+acknowledged before it began, whichever process took that write.
 """
 from __future__ import annotations
 
+import logging
+import os
 import threading
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
@@ -19,41 +27,60 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from projections import current_queries
 from projections.audit_trail import AuditTrailView
 from projections.current_state import CurrentStateView
+from projections.leadership import RETRY, Leadership, lock_key
 from projections.runner import Progress, View, catch_up, catch_up_views
 from projections.secret_view import SecretView
 from projections.store import ReadStore, open_store
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+LEADER_STALL = 10.0  # seconds without progress before a waiting reader catches up itself
 
 
 class ReadModels:
     """A ledger's views, kept in one store, each caught up under its own lock."""
 
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper, db_path: Path | None,
-                 account_id: str) -> None:
+                 account_id: str,
+                 store_factory: Callable[[list[str]], Any] | None = None) -> None:
         self.recorder, self.mapper = recorder, mapper
         self.current = CurrentStateView()
         self.audit = AuditTrailView(account_id)
         self.views: tuple[View, ...] = (self.current, self.audit)
-        self.store: ReadStore = open_store(db_path, [s for v in self.views for s in v.ddl])
+        ddl = [s for v in self.views for s in v.ddl]
+        self.store: ReadStore = store_factory(ddl) if store_factory else open_store(db_path, ddl)
         self._locks = {view.name: threading.Lock() for view in self.views}
+        # On PostgreSQL one process at a time catches the views up (see `leadership`); the
+        # others wait for it. None: every process catches up for itself (SQLite, memory).
+        self.leadership: Leadership | None = None
 
     # ---- keeping up -----------------------------------------------------------------------
     def refresh(self, view: View, stop: int | None = None,
                 progress: Progress | None = None) -> int:
-        """Catch `view` up to `stop` (default: the log's end now). Returns events applied."""
+        """Catch `view` up to `stop` (default: the log's end now). Returns events applied
+        here (0 when the leading process did it)."""
+        if self._leader_caught_up([view], stop):
+            return 0
         with self._locks[view.name]:
             return catch_up(self.recorder, self.mapper, view, self.store, stop=stop,
                             progress=progress)
 
     def refresh_all(self, progress: Progress | None = None) -> int:
         """Catch every view up in one pass over the log."""
+        if self._leader_caught_up(self.views, None):
+            return 0
+        return self._catch_up_all(progress)
+
+    def _catch_up_all(self, progress: Progress | None = None) -> int:
         with self._all_locks():
             return catch_up_views(self.recorder, self.mapper, self.views, self.store,
                                   progress=progress)
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Drop every view's rows and position, then replay the whole log into them."""
+        """Drop every view's rows and position, then replay the whole log into them.
+        On PostgreSQL only the leading process may, so no one applies events meanwhile."""
+        if self.leadership is not None and not self.leadership.try_now(timeout=3 * RETRY):
+            raise RuntimeError("another process runs the projections; rebuild there")
         with self._all_locks():
             for view in self.views:
                 self.store.reset(view.name, view.tables)
@@ -74,7 +101,42 @@ class ReadModels:
         """Each view's (position, digest of its rows)."""
         return {view.name: self.store.digest(view.name, view.tables) for view in self.views}
 
+    # ---- PostgreSQL: waiting for the leading process -----------------------------------
+    def follow_in_background(self) -> None:
+        """Compete for running the projections now, not only on the first read (servers do,
+        so a dead leader is replaced even while nobody reads). No-op on SQLite."""
+        if self.leadership is not None:
+            self.leadership.start()
+
+    def _leader_caught_up(self, views: Sequence[View], stop: int | None) -> bool:
+        """True once the leading process has brought `views` to `stop` (default: the log's
+        end as of now, which includes every write the caller has had acknowledged); False
+        when this process must catch up itself: it leads, or the leader stalls."""
+        leadership = self.leadership
+        if leadership is None or leadership.leading:
+            return False
+        leadership.start()
+        target = stop if stop is not None else (self.recorder.max_notification_id() or 0)
+        names = [view.name for view in views]
+        delay, last, stalled_since = 0.001, -1, time.monotonic()
+        while True:
+            lowest = min(self.store.positions(names).values())
+            if lowest >= target:
+                return True
+            if leadership.leading:
+                return False
+            now = time.monotonic()
+            if lowest != last:
+                last, stalled_since = lowest, now
+            elif now - stalled_since > LEADER_STALL:
+                log.warning("projection leader stalled at %d; catching up here", lowest)
+                return False
+            time.sleep(delay)
+            delay = min(delay * 2, 0.02)
+
     def close(self) -> None:
+        if self.leadership is not None:
+            self.leadership.stop()
         self.store.close()
 
     # ---- current state --------------------------------------------------------------------
@@ -100,7 +162,26 @@ class ReadModels:
 
 def open_read_models(recorder: ApplicationRecorder, mapper: Mapper, data_dir: Path | None,
                      account_id: str) -> ReadModels:
-    """Views live in `data_dir/ledger.db` beside the log; in memory when there is no file."""
+    """Views live in `data_dir/ledger.db` beside the log, in the log's PostgreSQL database,
+    or in memory when there is neither."""
+    from ledger.pg_storage import PostgresLedgerRecorder
+    if isinstance(recorder, PostgresLedgerRecorder):
+        return _postgres_read_models(recorder, mapper, account_id)
     if data_dir is not None and isinstance(recorder, SQLiteApplicationRecorder):
         return ReadModels(recorder, mapper, data_dir / "ledger.db", account_id)
     return ReadModels(recorder, mapper, None, account_id)
+
+
+def _postgres_read_models(recorder: Any, mapper: Mapper, account_id: str) -> ReadModels:
+    from ledger.pg_storage import sibling_datastore
+    from projections.pg_store import PgReadStore
+
+    models = ReadModels(recorder, mapper, None, account_id,
+                        store_factory=lambda ddl: PgReadStore(sibling_datastore(recorder.datastore),
+                                                              ddl))
+    key = lock_key(recorder.datastore.schema, recorder.events_table_name)
+    # The session's application_name says which process leads (pg_stat_activity).
+    name = f"secrets-ledger projections pid={os.getpid()}"
+    models.leadership = Leadership(lambda: recorder.connect(application_name=name), key,
+                                   recorder.channel_name, models._catch_up_all)
+    return models

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,42 @@ from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore, SQLiteTrackingRe
 from ledger.sqlite_pool import LOCK_TIMEOUT_SECONDS, use_statement_cache
 
 
-class ReadStore(SQLiteTrackingRecorder):
+class ReadStoreQueries:
+    """What every view store does the same way on any backend, through `reading()`,
+    `writing()` and `position_in()`; the tracking table is called `tracking` on each."""
+
+    reading: Callable[[], AbstractContextManager[Any]]
+    writing: Callable[[], AbstractContextManager[Any]]
+    position_in: Callable[[Any, str], int]
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self.reading() as cursor:
+            cursor.execute(sql, params)
+            return [tuple(row) for row in cursor.fetchall()]
+
+    def reset(self, view: str, tables: Mapping[str, str]) -> None:
+        """Forget a view entirely (rows and position together), ready for a rebuild from 0."""
+        with self.writing() as cursor:
+            for table in tables:
+                cursor.execute(f"DELETE FROM {table}")
+            cursor.execute("DELETE FROM tracking WHERE application_name = ?", (view,))
+
+    def digest(self, view: str, tables: Mapping[str, str]) -> tuple[int, str]:
+        """The view's position and a SHA-256 over every row of its tables, read in one
+        transaction so the two agree. Rows are sorted by their text here rather than by SQL,
+        so a view on PostgreSQL and its rebuild on SQLite digest alike whatever the collation."""
+        digest = hashlib.sha256()
+        with self.reading() as cursor:
+            position = self.position_in(cursor, view)
+            for table in sorted(tables):
+                digest.update(table.encode() + b"\0")
+                cursor.execute(f"SELECT * FROM {table}")
+                for line in sorted(repr(tuple(row)) for row in cursor.fetchall()):
+                    digest.update(line.encode() + b"\n")
+        return position, digest.hexdigest()
+
+
+class ReadStore(ReadStoreQueries, SQLiteTrackingRecorder):
     """Tables of every registered view plus the single-row `tracking` table."""
 
     def __init__(self, datastore: SQLiteDatastore, ddl: Sequence[str]) -> None:
@@ -49,30 +84,8 @@ class ReadStore(SQLiteTrackingRecorder):
     def position(self, view: str) -> int:
         return self.max_tracking_id(view) or 0
 
-    def query(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self.reading() as cursor:
-            cursor.execute(sql, params)
-            return [tuple(row) for row in cursor.fetchall()]
-
-    def reset(self, view: str, tables: Mapping[str, str]) -> None:
-        """Forget a view entirely (rows and position together), ready for a rebuild from 0."""
-        with self.writing() as cursor:
-            for table in tables:
-                cursor.execute(f"DELETE FROM {table}")
-            cursor.execute("DELETE FROM tracking WHERE application_name = ?", (view,))
-
-    def digest(self, view: str, tables: Mapping[str, str]) -> tuple[int, str]:
-        """The view's position and a SHA-256 over every row of its tables in key order
-        (`{table: order by}`), read in one transaction so the two agree."""
-        digest = hashlib.sha256()
-        with self.reading() as cursor:
-            position = self._max_tracking_id(view, cursor) or 0
-            for table, order in sorted(tables.items()):
-                digest.update(table.encode() + b"\0")
-                cursor.execute(f"SELECT * FROM {table} ORDER BY {order}")
-                for row in cursor.fetchall():
-                    digest.update(repr(tuple(row)).encode() + b"\n")
-        return position, digest.hexdigest()
+    def position_in(self, cursor: SQLiteCursor, view: str) -> int:
+        return self._max_tracking_id(view, cursor) or 0
 
     def close(self) -> None:
         self.datastore.close()

@@ -1,7 +1,8 @@
-"""Shared fixtures: a ledger in memory and on an SQLite file, a settable clock, callers."""
+"""Shared fixtures: a ledger in memory, on SQLite and on PostgreSQL, a clock, callers."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -10,6 +11,8 @@ from ledger.application import SecretsLedger
 from ledger.config import LedgerConfig
 from ledger.context import Caller
 from ledger.secret import Limits
+from tests.grants import grant_full_access
+from tests.scaleout.pg import store_env
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,15 +55,26 @@ def caller() -> Caller:
                   principal_id="AIDAALICE")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def ledger(request, tmp_path, clock) -> SecretsLedger:
-    """The ledger on each store; behaviour tests run against both."""
-    data_dir = None if request.param == "memory" else tmp_path / "data"
-    config = LedgerConfig(data_dir=data_dir, limits=Limits(max_versions=10))
-    return SecretsLedger(config, clock=clock, rng=random.Random(7))
+STORES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORES)
+def ledger(request, tmp_path, clock) -> Iterator[SecretsLedger]:
+    """The ledger on each store; behaviour tests run against all three (postgres is skipped,
+    with the reason shown, unless POSTGRES_* are set; each test gets its own schema). Policies
+    are enforced: the test callers hold an allow-all identity policy (tests/grants.py)."""
+    with store_env(request.param) as (store, env):
+        data_dir = None if request.param == "memory" else tmp_path / "data"
+        config = LedgerConfig(data_dir=data_dir, limits=Limits(max_versions=10), store=store)
+        ledger = SecretsLedger(config, clock=clock, rng=random.Random(7), env=env)
+        grant_full_access(ledger)
+        yield ledger
+        ledger.close()
 
 
 @pytest.fixture
 def sqlite_ledger(tmp_path, clock) -> SecretsLedger:
     config = LedgerConfig(data_dir=tmp_path / "data", limits=Limits(max_versions=10))
-    return SecretsLedger(config, clock=clock, rng=random.Random(7))
+    ledger = SecretsLedger(config, clock=clock, rng=random.Random(7))
+    grant_full_access(ledger)
+    return ledger

@@ -13,10 +13,12 @@ COMMAND_MODULES = [
     "tools.commands.secrets",
     "tools.commands.serve",
     "tools.commands.principals",
+    "tools.commands.keys",
     "tools.commands.integrity",
     "tools.commands.audit",
     "tools.commands.inspect",
     "tools.commands.replay",
+    "tools.commands.history",
 ]
 
 

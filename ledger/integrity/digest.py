@@ -181,4 +181,8 @@ class DigestWriter:
                 return Digest.of(latest).end_time
             except (ValueError, KeyError):
                 return None
-        return self._event_time(1) if self._store.max_position() else None
+        # The first event's time: on PostgreSQL position 1 may be a gap (a failed insert
+        # still consumes its sequence number), so take the first row there is.
+        for row in self._store.chain_rows(0, None):
+            return event_time(row.state)
+        return None

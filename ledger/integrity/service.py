@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 
 class IntegrityUnsupported(Exception):
-    """The event store in use has no hash chain (only SQLite and memory have one so far)."""
+    """The event store in use has no hash chain (memory, SQLite and PostgreSQL have one)."""
 
 
 class LedgerIntegrity:

@@ -67,34 +67,130 @@ class IntegrityStore(Protocol):
 
 Transaction = Callable[..., AbstractContextManager[Any]]
 
+# The statements over the log joined to its hashes, with the few spots where the backends
+# differ as fields: {events} the events table, {pos} its position column, {eoid} an event's
+# originator id as the chain's text, {hoid} a hash row's id as the events table stores it,
+# {blob} reading a column as bytes.
 _CHAIN_ROWS = (
-    # CAST: an edit can leave text where bytes were; compare the bytes regardless.
-    "SELECT e.rowid, e.originator_id, e.originator_version, e.topic, CAST(e.state AS BLOB), "
-    "h.notification_id, CAST(h.hash AS BLOB), CAST(p.hash AS BLOB) FROM stored_events e "
-    "LEFT JOIN event_hashes h ON h.originator_id = e.originator_id "
+    "SELECT e.{pos}, {eoid}, e.originator_version, e.topic, {blob_state}, "
+    "h.notification_id, {blob_h}, {blob_p} FROM {events} e "
+    "LEFT JOIN event_hashes h ON h.originator_id = {eoid} "
     "AND h.originator_version = e.originator_version "
-    "LEFT JOIN event_hashes p ON p.originator_id = e.originator_id "
+    "LEFT JOIN event_hashes p ON p.originator_id = {eoid} "
     "AND p.originator_version = e.originator_version - 1 "
-    "WHERE e.rowid > ? AND e.rowid <= ? ORDER BY e.rowid LIMIT ?")
+    "WHERE e.{pos} > ? AND e.{pos} <= ? ORDER BY e.{pos} LIMIT ?")
 _HASHED_EVENTS = (
-    "SELECT e.rowid, e.originator_id, e.originator_version, CAST(h.hash AS BLOB) "
-    "FROM stored_events e "
-    "JOIN event_hashes h ON h.originator_id = e.originator_id "
+    "SELECT e.{pos}, {eoid}, e.originator_version, {blob_h} "
+    "FROM {events} e "
+    "JOIN event_hashes h ON h.originator_id = {eoid} "
     "AND h.originator_version = e.originator_version "
-    "WHERE e.rowid > ? AND e.rowid <= ? ORDER BY e.rowid LIMIT ?")
+    "WHERE e.{pos} > ? AND e.{pos} <= ? ORDER BY e.{pos} LIMIT ?")
 _ORPHANS = (
     "SELECT h.originator_id, h.originator_version, h.notification_id FROM event_hashes h "
-    "WHERE NOT EXISTS (SELECT 1 FROM stored_events e WHERE e.originator_id = h.originator_id "
+    "WHERE NOT EXISTS (SELECT 1 FROM {events} e WHERE e.originator_id = {hoid} "
     "AND e.originator_version = h.originator_version) ORDER BY h.notification_id")
+_POSITION_OF = ("SELECT {pos} FROM {events} WHERE originator_id = ? "
+                "AND originator_version = ?")
+_MAX_POSITION = "SELECT MAX({pos}) FROM {events}"
 
 
-class SQLiteIntegrityStore:
+@dataclass(frozen=True)
+class Dialect:
+    """Where the log's SQL differs between backends (see the statements above)."""
+
+    events: str = "stored_events"
+    pos: str = "rowid"
+    eoid: str = "e.originator_id"
+    hoid: str = "h.originator_id"
+    cast_blob: bool = True  # CAST: an edit can leave text where bytes were
+
+    def format(self, statement: str) -> str:
+        def blob(column: str) -> str:
+            return f"CAST({column} AS BLOB)" if self.cast_blob else column
+        return statement.format(events=self.events, pos=self.pos, eoid=self.eoid,
+                                hoid=self.hoid, blob_state=blob("e.state"),
+                                blob_h=blob("h.hash"), blob_p=blob("p.hash"))
+
+    def originator_param(self, originator_id: str) -> Any:
+        return originator_id
+
+
+class SqlIntegrityStore:
+    """The log and its hashes in an SQL database, read through `transaction(commit=...)`,
+    whose cursors take `?` placeholders."""
+
+    contiguous_positions = True
+
+    def __init__(self, transaction: Transaction, dialect: Dialect = Dialect()) -> None:
+        self._transaction = transaction
+        self._dialect = dialect
+        self._chain_rows, self._hashed_events, self._orphans, self._position_of, self._max = (
+            dialect.format(s) for s in (_CHAIN_ROWS, _HASHED_EVENTS, _ORPHANS, _POSITION_OF,
+                                        _MAX_POSITION))
+
+    def _all(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
+        with self._transaction(commit=False) as c:
+            c.execute(statement, params)
+            return list(c.fetchall())
+
+    def max_position(self) -> int:
+        rows = self._all(self._max)
+        return int(rows[0][0] or 0)
+
+    def _batches(self, statement: str, after: int, upto: int | None) -> Iterator[Any]:
+        stop = upto if upto is not None else self.max_position()
+        while after < stop:
+            rows = self._all(statement, (after, stop, BATCH))
+            if not rows:
+                return
+            yield from rows
+            after = rows[-1][0]
+
+    def hashed_events(self, after: int, upto: int) -> Iterator[tuple[int, str, int, bytes]]:
+        for row in self._batches(self._hashed_events, after, upto):
+            yield row[0], row[1], row[2], bytes(row[3])
+
+    def chain_rows(self, after: int, upto: int | None) -> Iterator[ChainRow]:
+        for row in self._batches(self._chain_rows, after, upto):
+            version = row[2]
+            previous = GENESIS if version == 1 else (bytes(row[7]) if row[7] is not None else None)
+            yield ChainRow(row[0], row[1], version, row[3], bytes(row[4]), row[5],
+                           bytes(row[6]) if row[6] is not None else None, previous)
+
+    def orphan_hashes(self) -> list[tuple[str, int, int]]:
+        return [(r[0], r[1], r[2]) for r in self._all(self._orphans)]
+
+    def position_of(self, originator_id: str, version: int) -> int | None:
+        rows = self._all(self._position_of,
+                         (self._dialect.originator_param(originator_id), version))
+        return int(rows[0][0]) if rows else None
+
+    def digests(self) -> list[StoredDigest]:
+        rows = self._all("SELECT sequence, body, signature FROM digests ORDER BY sequence")
+        return [StoredDigest(r[0], bytes(r[1]), bytes(r[2])) for r in rows]
+
+    def latest_digest(self) -> StoredDigest | None:
+        rows = self._all("SELECT sequence, body, signature FROM digests "
+                         "ORDER BY sequence DESC LIMIT 1")
+        return StoredDigest(rows[0][0], bytes(rows[0][1]), bytes(rows[0][2])) if rows else None
+
+    def chain_tips(self, sequence: int) -> bytes | None:
+        rows = self._all("SELECT chain_tips FROM digests WHERE sequence = ?", (sequence,))
+        return bytes(rows[0][0]) if rows else None
+
+    def insert_digest(self, digest: StoredDigest, chain_tips: bytes) -> None:
+        try:
+            with self._transaction(commit=True) as c:
+                c.execute("INSERT INTO digests VALUES (?, ?, ?, ?)",
+                          (digest.sequence, digest.body, digest.signature, chain_tips))
+        except sqlite3.IntegrityError as error:
+            raise IntegrityError(error) from error
+
+
+class SQLiteIntegrityStore(SqlIntegrityStore):
     """Over the recorder's connection pool, or over a database file opened on its own."""
 
     contiguous_positions = True  # rowids: max + 1, and a rolled-back insert leaves no gap
-
-    def __init__(self, transaction: Transaction) -> None:
-        self._transaction = transaction
 
     @classmethod
     def for_recorder(cls, recorder: Any) -> SQLiteIntegrityStore:
@@ -139,64 +235,6 @@ class SQLiteIntegrityStore:
                                           topic=r[3], state=bytes(r[4])) for r in rows],
                           [r[0] for r in rows])
             return len(rows)
-
-    def _all(self, statement: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        with self._transaction(commit=False) as c:
-            c.execute(statement, params)
-            return list(c.fetchall())
-
-    def max_position(self) -> int:
-        rows = self._all("SELECT MAX(rowid) FROM stored_events")
-        return int(rows[0][0] or 0)
-
-    def _batches(self, statement: str, after: int, upto: int | None) -> Iterator[Any]:
-        stop = upto if upto is not None else self.max_position()
-        while after < stop:
-            rows = self._all(statement, (after, stop, BATCH))
-            if not rows:
-                return
-            yield from rows
-            after = rows[-1][0]
-
-    def hashed_events(self, after: int, upto: int) -> Iterator[tuple[int, str, int, bytes]]:
-        for row in self._batches(_HASHED_EVENTS, after, upto):
-            yield row[0], row[1], row[2], bytes(row[3])
-
-    def chain_rows(self, after: int, upto: int | None) -> Iterator[ChainRow]:
-        for row in self._batches(_CHAIN_ROWS, after, upto):
-            version = row[2]
-            previous = GENESIS if version == 1 else (bytes(row[7]) if row[7] is not None else None)
-            yield ChainRow(row[0], row[1], version, row[3], bytes(row[4]), row[5],
-                           bytes(row[6]) if row[6] is not None else None, previous)
-
-    def orphan_hashes(self) -> list[tuple[str, int, int]]:
-        return [(r[0], r[1], r[2]) for r in self._all(_ORPHANS)]
-
-    def position_of(self, originator_id: str, version: int) -> int | None:
-        rows = self._all("SELECT rowid FROM stored_events WHERE originator_id = ? "
-                         "AND originator_version = ?", (originator_id, version))
-        return int(rows[0][0]) if rows else None
-
-    def digests(self) -> list[StoredDigest]:
-        rows = self._all("SELECT sequence, body, signature FROM digests ORDER BY sequence")
-        return [StoredDigest(r[0], bytes(r[1]), bytes(r[2])) for r in rows]
-
-    def latest_digest(self) -> StoredDigest | None:
-        rows = self._all("SELECT sequence, body, signature FROM digests "
-                         "ORDER BY sequence DESC LIMIT 1")
-        return StoredDigest(rows[0][0], bytes(rows[0][1]), bytes(rows[0][2])) if rows else None
-
-    def chain_tips(self, sequence: int) -> bytes | None:
-        rows = self._all("SELECT chain_tips FROM digests WHERE sequence = ?", (sequence,))
-        return bytes(rows[0][0]) if rows else None
-
-    def insert_digest(self, digest: StoredDigest, chain_tips: bytes) -> None:
-        try:
-            with self._transaction(commit=True) as c:
-                c.execute("INSERT INTO digests VALUES (?, ?, ?, ?)",
-                          (digest.sequence, digest.body, digest.signature, chain_tips))
-        except sqlite3.IntegrityError as error:
-            raise IntegrityError(error) from error
 
 
 class MemoryIntegrityStore:
@@ -270,4 +308,7 @@ def store_for(recorder: Any) -> IntegrityStore:
         return MemoryIntegrityStore(recorder)
     if isinstance(recorder, SQLiteApplicationRecorder):
         return SQLiteIntegrityStore.for_recorder(recorder)
+    own_store = getattr(recorder, "integrity_store", None)  # e.g. the PostgreSQL recorder's
+    if callable(own_store):
+        return own_store()
     raise TypeError(f"no integrity store for {type(recorder).__name__}")

@@ -29,6 +29,16 @@ class KeyStateChanged(Aggregate.Event):
         aggregate.deletion_date = self.deletion_date
 
 
+class KeyPolicyChanged(Aggregate.Event):
+    """PutKeyPolicy: `policy` is the key policy's JSON document."""
+
+    context: dict[str, Any]
+    policy: str
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.policy = self.policy
+
+
 class KmsKey(Aggregate):
     @staticmethod
     def id_for(key_id: str) -> UUID:
@@ -46,12 +56,21 @@ class KmsKey(Aggregate):
         self.key_manager = key_manager
         self.state = ENABLED
         self.deletion_date: datetime | None = None
+        self.policy: str | None = None  # None: KMS's default policy for the key's kind
+
+    @property
+    def aws_managed(self) -> bool:
+        return self.key_manager == "AWS"
 
     def change_state(self, state: str, now: datetime, context: dict[str, Any],
                      deletion_date: datetime | None = None) -> None:
         if state != self.state:
             self.trigger_event(KeyStateChanged, timestamp=now, context=context, state=state,
                                deletion_date=deletion_date)
+
+    def put_policy(self, policy: str, now: datetime, context: dict[str, Any]) -> None:
+        if policy != self.policy:
+            self.trigger_event(KeyPolicyChanged, timestamp=now, context=context, policy=policy)
 
 
 class AliasAssigned(Aggregate.Created):

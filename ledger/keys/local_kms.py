@@ -15,12 +15,13 @@ from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from ledger.errors import DecryptionFailure, EncryptionFailure
 from ledger.keys import envelope
 from ledger.keys.keystore import KeyStore, KeyStoreChanges
 from ledger.loading import load
-from ledger.keys.kms_key import DEFAULT_ALIAS, ENABLED, KeyAlias, KmsKey
+from ledger.keys.kms_key import DEFAULT_ALIAS, ENABLED, KeyAlias, KeyCreated, KmsKey
 
 Save = Callable[..., Any]
 STATE_FRESHNESS = 1.0  # seconds
@@ -147,6 +148,31 @@ class LocalKms:
                      context: dict[str, Any]) -> None:
         key = self.find(identifier)
         self._save(KeyAlias.assign(alias, key.key_id, now, context))
+
+    def put_key_policy(self, identifier: str, policy: str, now: datetime,
+                       context: dict[str, Any]) -> KmsKey:
+        """Replace a customer managed key's policy (the caller has validated the document)."""
+        key = self.find(identifier, for_update=True)
+        if key.aws_managed:
+            raise UnknownKey(f"{identifier} is AWS managed; its key policy cannot be changed")
+        key.put_policy(policy, now, context)
+        self._save(key)
+        with self._lock:
+            self._recent.pop(key.key_id, None)
+        return key
+
+    def all_keys(self) -> list[KmsKey]:
+        """Every key, oldest first (admin listings only: reads the whole key history)."""
+        keys, start = [], 0
+        topic = get_topic(KeyCreated)
+        while True:
+            notes = self._repository.event_store.recorder.select_notifications(
+                start=start, limit=1000, topics=[topic], inclusive_of_start=False)
+            if not notes:
+                return keys
+            keys.extend(load(self._repository, note.originator_id, for_update=False)
+                        for note in notes)
+            start = notes[-1].id
 
     # ---- cryptography ---------------------------------------------------------------------
     def _material(self, key: KmsKey) -> bytes:

@@ -6,11 +6,22 @@ key's policy: any principal of the account, but only through Secrets Manager.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ledger.policies.document import PolicyDocument, PolicyKind, parse_policy
 
 
 def default_key_policy(account_id: str, *, name: str = "default key policy") -> PolicyDocument:
-    return parse_policy({
+    return parse_policy(default_key_policy_json(account_id), PolicyKind.KEY, name=name)
+
+
+def managed_key_policy(account_id: str, region: str, *,
+                       name: str = "aws/secretsmanager") -> PolicyDocument:
+    return parse_policy(managed_key_policy_json(account_id, region), PolicyKind.KEY, name=name)
+
+
+def default_key_policy_json(account_id: str) -> dict[str, Any]:
+    return {
         "Version": "2012-10-17",
         "Id": "key-default-1",
         "Statement": [{
@@ -20,12 +31,11 @@ def default_key_policy(account_id: str, *, name: str = "default key policy") -> 
             "Action": "kms:*",
             "Resource": "*",
         }],
-    }, PolicyKind.KEY, name=name)
+    }
 
 
-def managed_key_policy(account_id: str, region: str, *,
-                       name: str = "aws/secretsmanager") -> PolicyDocument:
-    return parse_policy({
+def managed_key_policy_json(account_id: str, region: str) -> dict[str, Any]:
+    return {
         "Version": "2012-10-17",
         "Id": "auto-secretsmanager-2",
         "Statement": [{
@@ -47,4 +57,4 @@ def managed_key_policy(account_id: str, region: str, *,
             "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
             "Resource": "*",
         }],
-    }, PolicyKind.KEY, name=name)
+    }

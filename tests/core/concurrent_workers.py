@@ -10,18 +10,25 @@ from ledger.config import LedgerConfig
 from ledger.context import Caller
 from ledger.errors import LedgerError
 from ledger.secret import Limits
+from tests.grants import grant_full_access
 
 LIMITS = Limits(max_versions=1000)
 
 
-def open_ledger(data_dir: str | Path | None) -> SecretsLedger:
+def open_ledger(data_dir: str | Path | None, grant: bool = True) -> SecretsLedger:
+    """`grant`: give the workers' role an allow-all policy (once, by the parent process)."""
     config = LedgerConfig(data_dir=Path(data_dir) if data_dir else None, limits=LIMITS)
-    return SecretsLedger(config)
+    ledger = SecretsLedger(config)
+    if grant:
+        grant_full_access(ledger, "role/writer")
+    return ledger
 
 
 def caller_for(worker: str) -> Caller:
-    return Caller(arn=f"arn:aws:iam::123456789012:user/{worker}",
-                  access_key_id=f"AKIA{worker.upper():0>16}"[:20], principal_id=worker)
+    """Each worker is its own session of the one `writer` role, which holds the policy."""
+    return Caller(arn=f"arn:aws:sts::123456789012:assumed-role/writer/{worker}",
+                  access_key_id=f"ASIA{worker.upper():0>16}"[:20], principal_type="AssumedRole",
+                  principal_id=f"AROAWRITER:{worker}")
 
 
 def create_race(ledger: SecretsLedger, name: str, worker: str, value: str) -> str:
@@ -48,7 +55,7 @@ def process_main(data_dir: str, worker: str, race_name: str, name: str, count: i
                  barrier: Any, results: Any) -> None:
     """Race for one name, then update one secret, starting together with the other processes."""
     try:
-        ledger = open_ledger(data_dir)
+        ledger = open_ledger(data_dir, grant=False)
         barrier.wait(timeout=60)
         outcome = create_race(ledger, race_name, worker, f"race-{worker}")
         barrier.wait(timeout=60)

@@ -7,9 +7,10 @@ nothing failed, so a refused call visibly changes nothing. Sources are the seman
 "Decisions" section.
 
 Where several errors apply at once, AWS names no order; the model uses one order for every
-operation on an existing secret: shape (ValidationException) and request-only parameter checks,
-then the secret's existence, then its recovery window, then checks against its state (versions,
-labels, tokens), then keys, then quotas.
+operation: shape errors (ValidationException, including a SecretId outside the name charset),
+then checks of the request alone (InvalidParameterException), then the secret's existence, then
+its recovery window, then checks against its state (versions, labels, tokens), then keys, then
+quotas.
 """
 from __future__ import annotations
 
@@ -113,17 +114,21 @@ class Model:
         assert secret is not None
         return secret
 
+    @staticmethod
+    def _check_shape(secret_id: str) -> None:
+        """§2: a SecretId that is not an ARN must use the name charset (ValidationException)."""
+        if not secret_id.startswith("arn:") and not _NAME.fullmatch(secret_id):
+            raise ModelError("ValidationException")
+
     def _resolve(self, secret_id: str, missing_ok: bool = False) -> ModelSecret | None:
         """Name, full ARN, or partial ARN (full ARN minus "-xxxxxx") of a live secret."""
+        self._check_shape(secret_id)
         if secret_id.startswith("arn:"):
             for secret in self.secrets.values():
                 if secret_id in (secret.arn, secret.arn[:-7]):
                     return secret
-        else:
-            if not _NAME.fullmatch(secret_id):
-                raise ModelError("ValidationException")
-            if secret_id in self.secrets:
-                return self.secrets[secret_id]
+        elif secret_id in self.secrets:
+            return self.secrets[secret_id]
         if missing_ok:
             return None
         raise ModelError("ResourceNotFoundException")
@@ -269,6 +274,7 @@ class Model:
              now: datetime) -> dict[str, Any]:
         if stages is not None and not stages:
             raise ModelError("ValidationException")  # VersionStages holds 1-20 labels
+        self._check_shape(secret_id)
         secret = self._writable(secret_id)
         if value is None:
             raise ModelError("InvalidRequestException")
@@ -342,6 +348,7 @@ class Model:
 
     def _delete(self, secret_id: str, window: int | None, force: bool,
                 now: datetime) -> dict[str, Any]:
+        self._check_shape(secret_id)
         if window is not None and (force or not 7 <= window <= 30):
             raise ModelError("InvalidParameterException")
         secret = self._resolve(secret_id, missing_ok=force)
@@ -375,6 +382,7 @@ class Model:
         return self._atomic(self._tag, secret_id, tags, now)
 
     def _tag(self, secret_id: str, tags: list[tuple[str, str]], now: datetime) -> dict[str, Any]:
+        self._check_shape(secret_id)
         self._check_tag_keys([key for key, _ in tags])
         secret = self._writable(secret_id)
         merged = {**(secret.tags or {}), **dict(tags)}

@@ -1,12 +1,18 @@
 """Discrepancies the model-based test found, each pinned to the smallest call sequence."""
 from __future__ import annotations
 
+import random
+
 import pytest
 
+from ledger.application import SecretsLedger
+from ledger.config import LedgerConfig
 from ledger.errors import LedgerError
+from ledger.secret import Limits
+from tests.grants import grant_full_access
 
 NAME = "app/db"
-V1, V2, V3 = (f"00000000-0000-0000-0000-00000000000{i}" for i in (1, 2, 3))
+V1, V2, V3, V4 = (f"00000000-0000-0000-0000-00000000000{i}" for i in (1, 2, 3, 4))
 
 
 def _stages(ledger, caller) -> dict[str, list[str]]:
@@ -60,3 +66,23 @@ def test_reserved_tag_key_is_refused_before_the_secret_is_looked_up(ledger, call
     """Request-only checks come before the lookup, as CreateSecret and DeleteSecret do them."""
     request = {"SecretId": "no/such/secret", "Tags": [{"Key": "aws:owner", "Value": "x"}]}
     assert _error(ledger, caller, "TagResource", request) == "InvalidParameterException"
+
+
+def test_a_version_exactly_a_day_old_is_not_yet_removed(tmp_path, clock, caller):
+    """Decisions: cleanup removes label-less versions *older than* 24 hours. One created exactly
+    24 hours before the write used to be removed; now the write is refused at the quota."""
+    ledger = SecretsLedger(LedgerConfig(data_dir=None, limits=Limits(max_versions=3)),
+                           clock=clock, rng=random.Random(7))
+    grant_full_access(ledger, "user/alice")
+    ledger.call("CreateSecret", {"Name": NAME, "SecretString": "one", "ClientRequestToken": V1},
+                caller)
+    for token, value in ((V2, "two"), (V3, "three")):
+        ledger.call("UpdateSecret", {"SecretId": NAME, "SecretString": value,
+                                     "ClientRequestToken": token}, caller)
+    clock.advance(hours=24)
+    request = {"SecretId": NAME, "SecretString": "four", "ClientRequestToken": V4}
+    assert _error(ledger, caller, "UpdateSecret", request) == "LimitExceededException"
+    assert set(_stages(ledger, caller)) == {V1, V2, V3}
+    clock.advance(milliseconds=1)
+    ledger.call("UpdateSecret", request, caller)
+    assert _stages(ledger, caller) == {V2: [], V3: ["AWSPREVIOUS"], V4: ["AWSCURRENT"]}

@@ -31,6 +31,7 @@ from ledger.errors import LedgerError
 from ledger.labels import CURRENT, PREVIOUS
 from ledger.secret import Limits
 from tests.conftest import Clock
+from tests.grants import grant_full_access
 from tests.model.checks import check_secret_invariants, rebuilt_from_log, state_of
 from tests.model.reference import DEFAULT_KEY, Model, ModelError, ModelLimits
 
@@ -82,6 +83,7 @@ class LedgerAgainstModel(RuleBasedStateMachine):
         self.data_dir = Path(tempfile.mkdtemp(prefix="model-")) if self.store == "sqlite" else None
         config = LedgerConfig(data_dir=self.data_dir, limits=self.limits)
         self.ledger = SecretsLedger(config, clock=self.clock, rng=random.Random(7))
+        grant_full_access(self.ledger, "user/alice")
         key_prefix = self.ledger.kms.key_arn("")
         self.model = Model(ModelLimits(self.limits.max_versions, self.limits.max_labels),
                            key_prefix)

@@ -86,8 +86,9 @@ def check_attempts(log: LogContents, tally: Tally) -> tuple[int, int]:
     attempts: dict[str, Attempt] = {a.version_id: a for a in tally.acknowledged}
     attempts.update((a.version_id, a) for a in tally.unanswered)
     attempts.update((a.version_id, a) for a, _ in tally.refused)
+    attempts.update((a.version_id, a) for a in tally.unsent)
     assert len(attempts) == (len(tally.acknowledged) + len(tally.unanswered)
-                             + len(tally.refused)), "a VersionId was used twice"
+                             + len(tally.refused) + len(tally.unsent)), "a VersionId used twice"
     for secret, version_id in log.versions:
         attempt = attempts.get(version_id)
         assert attempt is not None, f"version {version_id} was never sent by a client"
@@ -97,6 +98,8 @@ def check_attempts(log: LogContents, tally: Tally) -> tuple[int, int]:
     assert not lost, f"{len(lost)} acknowledged writes lost, e.g. {lost[0]}"
     half = [a for a, _ in tally.refused if a.version_id in in_log]
     assert not half, f"refused writes present in the log: {half[:3]}"
+    ghosts = [a for a in tally.unsent if a.version_id in in_log]
+    assert not ghosts, f"writes that never reached a server are in the log: {ghosts[:3]}"
     committed = sum(a.version_id in in_log for a in tally.unanswered)
     return committed, len(tally.unanswered) - committed
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 
 VERSIONS_PER_SECRET = 80  # below the 100-version quota, even counting unanswered attempts
 POOL = 5  # secrets written at any one time
@@ -35,6 +35,7 @@ class Tally:
 
     acknowledged: list[Attempt] = field(default_factory=list)
     unanswered: list[Attempt] = field(default_factory=list)  # connection lost mid-request
+    unsent: list[Attempt] = field(default_factory=list)  # connection refused: server down
     refused: list[tuple[Attempt, str]] = field(default_factory=list)  # an AWS error came back
     reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -51,7 +52,7 @@ class SecretPool:
         self._rng, self._lock = rng, threading.Lock()
         self._serial = 0
         self._writes: dict[str, int] = {}
-        self.created: list[str] = []  # names a CreateSecret was attempted for
+        self.live: list[str] = []  # names whose CreateSecret was acknowledged
         self._pending: list[str] = [self._new_name() for _ in range(POOL)]
 
     def _new_name(self) -> str:
@@ -62,9 +63,7 @@ class SecretPool:
         """A name to write, and whether it must be created first."""
         with self._lock:
             if self._pending:
-                name = self._pending.pop()
-                self.created.append(name)
-                return name, True
+                return self._pending.pop(), True
             name = self._rng.choice(list(self._writes))
             self._writes[name] += 1
             if self._writes[name] >= VERSIONS_PER_SECRET:
@@ -75,6 +74,7 @@ class SecretPool:
     def created_ok(self, name: str) -> None:
         with self._lock:
             self._writes.setdefault(name, 1)
+            self.live.append(name)
 
     def create_failed(self, name: str) -> None:
         """Unknown outcome: never reuse the name (it may exist); write a fresh one instead."""
@@ -125,11 +125,17 @@ class WriteLoad:
                     self.pool.create_failed(name)
                 self._stop.wait(0.01)
                 continue
-            except BotoCoreError:  # refused connection, reset, timeout: the server is down
+            except EndpointConnectionError:  # refused: nothing reached a server
+                self._record(self.tally.unsent, attempt)
+                if create:
+                    self.pool.create_failed(name)
+                self._stop.wait(0.1)
+                continue
+            except BotoCoreError:  # reset or closed mid-request: the outcome is unknown
                 self._record(self.tally.unanswered, attempt)
                 if create:
                     self.pool.create_failed(name)
-                self._stop.wait(0.02)
+                self._stop.wait(0.05)
                 continue
             assert response["VersionId"] == attempt.version_id
             self._record(self.tally.acknowledged, attempt)
@@ -148,7 +154,7 @@ class WriteLoad:
                 if self.tally.reads % 4 == 0:
                     client.list_secrets(MaxResults=20)
                 else:
-                    names = list(self.pool.created[-POOL:]) or ["crash/none"]
+                    names = self.pool.live[-POOL:] or ["crash/none"]
                     client.describe_secret(SecretId=names[self.tally.reads % len(names)])
                 self.tally.reads += 1
             except (ClientError, BotoCoreError):

@@ -166,18 +166,27 @@ def signed_request(url: str, target: str | None, body: bytes | str, *,
                    timestamp: str | None = None, method: str = "POST") -> requests.Response:
     """A raw request signed with botocore's SigV4Auth; `timestamp` backdates the signature."""
     data = body.encode() if isinstance(body, str) else body
+    signed = signed_headers(url, target, data, key_id=key_id, secret=secret, region=region,
+                            service=service, headers=headers, timestamp=timestamp, method=method)
+    return requests.request(method, url + "/", headers=signed, data=data, timeout=30)
+
+
+def signed_headers(url: str, target: str | None, data: bytes, *, key_id: str = ROOT_KEY_ID,
+                   secret: str = ROOT_SECRET, region: str = REGION,
+                   service: str = "secretsmanager", headers: dict[str, str] | None = None,
+                   timestamp: str | None = None, method: str = "POST",
+                   path: str = "/") -> dict[str, str]:
+    """The headers of a request to `url + path` signed with botocore's SigV4Auth."""
     all_headers = {"Content-Type": "application/x-amz-json-1.1", **(headers or {})}
     if target is not None:
         all_headers["X-Amz-Target"] = target
-    request = AWSRequest(method=method, url=url + "/", headers=all_headers, data=data)
+    request = AWSRequest(method=method, url=url + path, headers=all_headers, data=data)
     signer = SigV4Auth(Credentials(key_id, secret), service, region)
     if timestamp is None:
         signer.add_auth(request)
     else:
         _sign_at(signer, request, timestamp)
-    prepared = request.prepare()
-    return requests.request(method, prepared.url, headers=dict(prepared.headers), data=data,
-                            timeout=30)
+    return dict(request.prepare().headers)
 
 
 def _sign_at(signer: SigV4Auth, request: AWSRequest, timestamp: str) -> None:

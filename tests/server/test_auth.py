@@ -172,6 +172,10 @@ def test_caller_identity_address_and_agent_reach_the_audit_record(server, client
     assert "Boto3/" in context["user_agent"]
 
 
+LIST_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"}]})
+
+
 def cli(server, *args: str) -> dict:
     result = subprocess.run([sys.executable, "-m", "tools.cli", "principals", *args,
                              "--data-dir", str(server.data_dir)], cwd=PROJECT,
@@ -183,6 +187,7 @@ def test_a_cli_user_calls_as_itself_until_its_key_is_deleted(server, audit):
     user = cli(server, "create", "alice")
     assert user["Arn"] == "arn:aws:iam::123456789012:user/alice"
     key = cli(server, "access-keys", "create", "alice")
+    cli(server, "policies", "put", "alice", "list", LIST_POLICY)
     alice = make_client(server.url, key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
     response = alice.list_secrets()
     caller = audit.call_for(response["ResponseMetadata"]["RequestId"]).context["caller"]
@@ -199,6 +204,7 @@ def test_a_cli_user_calls_as_itself_until_its_key_is_deleted(server, audit):
 def test_a_role_key_calls_as_the_role(server, audit):
     role = cli(server, "create", "deployer", "--role")
     key = cli(server, "access-keys", "create", "deployer")
+    cli(server, "policies", "put", "deployer", "list", LIST_POLICY)
     response = make_client(server.url, key_id=key["AccessKeyId"],
                            secret=key["SecretAccessKey"]).list_secrets()
     caller = audit.call_for(response["ResponseMetadata"]["RequestId"]).context["caller"]

@@ -7,18 +7,29 @@ import sys
 from typing import Any
 
 from ledger.application import SecretsLedger
-from ledger.config import LedgerConfig
+from ledger.config import STORES, LedgerConfig
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="ledger data directory (default: $LEDGER_DATA_DIR or ./ledger-data)")
+    parser.add_argument("--store", choices=STORES, default=None,
+                        help="where the log lives (default: $LEDGER_STORE; postgres when "
+                             "LEDGER_DATABASE_URL is set; else sqlite). postgres reads "
+                             "LEDGER_DATABASE_URL or the POSTGRES_* settings; the data directory "
+                             "still holds the root key")
+
+
+def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """LedgerConfig overrides from the command line (`--store`)."""
+    store = getattr(args, "store", None)
+    return {"store": store} if store else {}
 
 
 def open_ledger(args: argparse.Namespace) -> SecretsLedger:
     import os
     data_dir = args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data"
-    return SecretsLedger(LedgerConfig.from_environ(data_dir=data_dir))
+    return SecretsLedger(LedgerConfig.from_environ(data_dir=data_dir, **store_overrides(args)))
 
 
 def print_json(document: Any) -> None:

@@ -11,13 +11,15 @@ import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from ledger.integrity.inclusion import ProofUnavailable, build_proof
 from ledger.integrity.signing import load_public_key
-from ledger.integrity.store import SQLiteIntegrityStore
+from ledger.config import LedgerConfig
+from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
 from ledger.integrity.verify import verify
 from ledger.keys.rootkey import ROOT_KEY_ENV, ROOT_KEY_FILE
-from tools.commands.common import add_data_dir, open_ledger, print_json
+from tools.commands.common import add_data_dir, open_ledger, print_json, store_overrides
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,6 +63,15 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return Path(args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data")
 
 
+def _open_store(args: argparse.Namespace) -> tuple[IntegrityStore, Any]:
+    """The SQLite file opened read-only; on PostgreSQL, the ledger's own connection (the
+    second value keeps the ledger, and so its connections, alive while the store is used)."""
+    if LedgerConfig.from_environ(**store_overrides(args)).backend == "postgres":
+        ledger = open_ledger(args)
+        return ledger.integrity.store, ledger
+    return SQLiteIntegrityStore.open_file(_data_dir(args) / "ledger.db"), None
+
+
 def run_verify(args: argparse.Namespace) -> int:
     data_dir = _data_dir(args)
     if args.public_key is not None:
@@ -73,7 +84,7 @@ def run_verify(args: argparse.Namespace) -> int:
     else:
         print("verify needs --public-key (no root key to read the ledger's own)", file=sys.stderr)
         return 2
-    store = SQLiteIntegrityStore.open_file(data_dir / "ledger.db")
+    store, _keep = _open_store(args)
     report = verify(store, key, key_source=source, start=args.start, end=args.end)
     print(f"Validating the log in {data_dir}", end="\n\n")
     print("\n".join(report.lines()))
@@ -81,7 +92,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_prove(args: argparse.Namespace) -> int:
-    store = SQLiteIntegrityStore.open_file(_data_dir(args) / "ledger.db")
+    store, _keep = _open_store(args)
     try:
         print(json.dumps(build_proof(store, args.event_id), indent=2, sort_keys=True))
     except ProofUnavailable as error:

@@ -11,12 +11,16 @@ import argparse
 import configparser
 import os
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+
+from eventsourcing.persistence import IntegrityError
 
 from ledger.application import SecretsLedger
 from ledger.config import DEFAULT_ACCOUNT, LedgerConfig
 from ledger.principals import PrincipalError, Principals, new_key_pair
-from tools.commands.common import add_data_dir
+from tools.commands.common import add_data_dir, store_overrides
 
 KEY_ID_ENV = "LEDGER_ROOT_ACCESS_KEY_ID"
 SECRET_ENV = "LEDGER_ROOT_SECRET_ACCESS_KEY"
@@ -43,16 +47,33 @@ def run_serve(args: argparse.Namespace) -> int:
 
     data_dir = Path(args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data")
     ledger = SecretsLedger(LedgerConfig.from_environ(data_dir=data_dir,
-                                                     account_id=args.account_id))
+                                                     account_id=args.account_id,
+                                                     **store_overrides(args)))
     try:
-        ensure_root_credentials(ledger, data_dir, dict(os.environ))
+        _with_retries(lambda: ensure_root_credentials(ledger, data_dir, dict(os.environ)))
     except PrincipalError as error:
         print(f"cannot start: {error}", file=sys.stderr)
         ledger.close()
         return 2
+    # On PostgreSQL, compete for running the projections from the start, so a dead leader
+    # is replaced even while no one reads (see projections.leadership).
+    ledger.read_models.follow_in_background()
     run(create_app(ledger, purge_interval=args.purge_interval or None),
         host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def _with_retries(action: Callable[[], None], attempts: int = 5) -> None:
+    """Servers starting together on one database may race to register the root key: the
+    loser's save conflicts, and on the next attempt it finds the key registered."""
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except IntegrityError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.1 * (attempt + 1))
 
 
 def ensure_root_credentials(ledger: SecretsLedger, data_dir: Path,

@@ -1,0 +1,405 @@
+"""Who may do what: every call's permissions, decided in one place before its handler runs.
+
+`SecretsLedger.call` asks `Authorizer.check` on every attempt, after the request is validated
+and before the handler reads or writes anything (a retry on fresh state is decided again, so a
+stale copy of a secret never lets a call through). The documents come from the log: the caller's
+identity policies from its `Principal` stream, the secret's resource policy from the `Secret`,
+a key policy from the `KmsKey`; `ledger.policies` decides. A refusal is AccessDeniedException,
+which the ledger records as the call's audit record and nothing else. The returned `Grant` is
+what ListSecrets and BatchGetSecretValue ask about each secret they would show.
+
+Decisions, where AWS leaves room (also in the README):
+
+* Trusted: `Caller.system()`, the identity embedding code names, and every caller of a ledger
+  configured with `authorization=False`. Nobody else skips the policies.
+* Root: the caller whose ARN is `arn:aws:iam::<ledger account>:root` (the server's root
+  principal). It needs no identity policy, but an explicit Deny in a resource or key policy
+  still stops it. Any other caller without an Allow is refused (implicit deny).
+* Role sessions (`arn:aws:sts::<account>:assumed-role/<role>/<session>`) use the role's policies.
+* Existence: a call naming a secret is evaluated against the secret's ARN when the SecretId
+  resolves, and otherwise against the ARN the id names (`...:secret:<name>` for a name, the id
+  itself for an ARN), as IAM evaluates the request before the service looks anything up. A
+  caller whose policies refuse the call gets AccessDeniedException whether or not the secret
+  exists, and the message names the SecretId exactly as sent (as AWS's does), never the resolved
+  ARN, its tags or its policy. What cannot be hidden is hidden on AWS neither: a caller allowed
+  in general but refused by the secret's own resource policy, or by a Deny conditioned on its
+  tags, learns that something is there.
+* ListSecrets needs `secretsmanager:ListSecrets` on `*` (as AWS), and then shows only the
+  secrets the caller may `secretsmanager:DescribeSecret`, with that secret's tags and resource
+  policy, since each entry is the metadata DescribeSecret would give. Hidden secrets are left
+  out before filtering and paging, so page sizes and tokens say nothing about them.
+* BatchGetSecretValue needs `secretsmanager:BatchGetSecretValue` on `*` (and ListSecrets with
+  Filters), then `secretsmanager:GetSecretValue` and `kms:Decrypt` per secret. An id the caller
+  named is answered per id (AccessDeniedException, or ResourceNotFoundException if allowed);
+  a secret found by Filters that the caller may not describe is left out, one it may describe
+  but not read is reported in `Errors`.
+* KMS: `kms:GenerateDataKey` and `kms:Decrypt` on the key that will seal a new value (or that a
+  key change names), `kms:Decrypt` on the key that sealed the version read, decided by the key's
+  policy together with the identity policies. The AWS managed `aws/secretsmanager` key has the
+  managed key policy (any principal of the account, through Secrets Manager). A refusal is
+  AccessDeniedException "Access to KMS is not allowed", checked before the key's state, as KMS
+  does. Re-encrypting existing versions on a key change needs `kms:Encrypt` on the new key and
+  is skipped without it (`may_encrypt`).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from eventsourcing.application import AggregateNotFoundError
+
+from ledger.context import Caller
+from ledger.errors import (
+    AccessDeniedException, InvalidRequestException, LedgerError,
+    MalformedPolicyDocumentException,
+)
+from ledger.keys.kms_key import DEFAULT_ALIAS, KmsKey
+from ledger.keys.local_kms import UnknownKey
+from ledger.labels import CURRENT
+from ledger.loading import load
+from ledger.policies import (
+    ACCOUNT_SCOPED, KMS_DECRYPT, KMS_ENCRYPT, AuthzRequest, Decision, KeyUse, PolicyDocument,
+    PolicyKind, access_denied_message, default_key_policy, evaluate, evaluate_key, iam_action,
+    key_uses, managed_key_policy, parse_policy, principal_context, required_permissions,
+    secret_context,
+)
+from ledger.policies.actions import STORED
+from ledger.policies.evaluate import ContextValue
+from ledger.policies.matching import account_of, role_of_session
+from ledger.principals import Principal
+
+if TYPE_CHECKING:
+    from ledger.application import SecretsLedger
+    from ledger.outcome import Call
+
+KMS_DENIED = "Access to KMS is not allowed"
+DEFAULT_KEY_OTHER_ACCOUNT = ("You can't access a secret from a different AWS account if you "
+                             "encrypt the secret with the default KMS service key.")
+SAVES_NAMED_SECRET = frozenset({
+    "UpdateSecret", "PutSecretValue", "UpdateSecretVersionStage", "DeleteSecret",
+    "RestoreSecret", "TagResource", "UntagResource", "PutResourcePolicy", "DeleteResourcePolicy",
+})
+"""Operations whose handler saves the secret it names: they may start from this process's last
+copy, because a stale copy makes the save conflict and the call is decided again."""
+
+
+# ---- documents, parsed once -------------------------------------------------------------------
+_DENY_ALL = {"Effect": "Deny", "Action": "*", "Resource": "*"}
+
+
+@lru_cache(maxsize=8192)
+def parsed(text: str, kind: PolicyKind, name: str) -> PolicyDocument:
+    """A stored document as the engine's object, parsed once per distinct text.
+
+    Stored documents were validated when they were put; one that no longer parses (a stricter
+    parser after an upgrade) denies everything rather than being ignored.
+    """
+    try:
+        return parse_policy(text, kind, name=name, max_chars=1 << 20)
+    except MalformedPolicyDocumentException:
+        statement = dict(_DENY_ALL) if kind is PolicyKind.IDENTITY else {**_DENY_ALL,
+                                                                           "Principal": "*"}
+        return parse_policy({"Version": "2012-10-17", "Statement": [statement]}, kind, name=name)
+
+
+def resource_policy_document(text: str) -> PolicyDocument:
+    return parsed(text, PolicyKind.RESOURCE, "resource policy")
+
+
+# ---- the grant a call carries -----------------------------------------------------------------
+@dataclass(frozen=True)
+class Target:
+    """What a call names: the secret (None if it does not exist or the call names none), the ARN
+    evaluated, and the reference as the caller sent it (the only one a message may show)."""
+
+    secret: Any
+    arn: str
+    reference: str
+
+
+@dataclass
+class Grant:
+    """The caller's standing for one call: its documents and condition keys, gathered once.
+
+    `authorizer` None means the caller is trusted and every question is answered yes.
+    """
+
+    caller: Caller
+    authorizer: Authorizer | None = None
+    identity: tuple[PolicyDocument, ...] = ()
+    keys: dict[str, ContextValue] = field(default_factory=dict)
+    region: str = ""
+
+    @property
+    def unrestricted(self) -> bool:
+        return self.authorizer is None
+
+    def decide(self, action: str, resource_arn: str, secret: Any = None,
+               extra: Mapping[str, ContextValue] | None = None) -> Decision:
+        assert self.authorizer is not None
+        context = {**self.keys, **(extra or {})}
+        request = AuthzRequest(self.caller.arn, self.authorizer.account_id, action,
+                               resource_arn, context)
+        policy = self.authorizer.resource_policy(secret) if secret is not None else None
+        return evaluate(request, self.identity, policy)
+
+    def may_know(self, secret: Any) -> bool:
+        """Whether the caller may see this secret's metadata (DescribeSecret on it)."""
+        if self.unrestricted:
+            return True
+        keys = secret_context(secret_id=secret.arn, name=secret.name, tags=secret.tags)
+        return self.decide(iam_action("DescribeSecret"), secret.arn, secret, keys).allowed
+
+    def read_refusal(self, secret_id: str, secret: Any) -> LedgerError | None:
+        """Why BatchGetSecretValue may not return this secret's current value, or None."""
+        if self.unrestricted:
+            return None
+        assert self.authorizer is not None
+        arn = secret.arn if secret is not None else self.authorizer.named_arn(secret_id,
+                                                                              self.region)
+        keys = secret_context(secret_id=secret_id, name=secret.name if secret else None,
+                              tags=secret.tags if secret else None)
+        action = iam_action("GetSecretValue")
+        decision = self.decide(action, arn, secret, keys)
+        if not decision.allowed:
+            return AccessDeniedException(self.message(action, secret_id, decision))
+        version = secret.version_for(None, CURRENT) if secret is not None else None
+        if version is not None:
+            try:
+                self.authorizer.require_key(self, KMS_DECRYPT, version.sealed.key_arn, secret.arn)
+            except LedgerError as refusal:
+                return refusal
+        return None
+
+    def may_use_key(self, action: str, key: KmsKey | None, secret_arn: str | None = None) -> bool:
+        if self.unrestricted:
+            return True
+        assert self.authorizer is not None
+        return self.authorizer.key_decision(self, action, key, secret_arn).allowed
+
+    def message(self, action: str, reference: str, decision: Decision) -> str:
+        return access_denied_message(self.caller.arn, action, reference, decision.explicit,
+                                     decision.policy_type)
+
+    def request_for(self, action: str, resource_arn: str) -> AuthzRequest:
+        """The request as the engine sees it, for checks that simulate one (lockout checks)."""
+        account = self.authorizer.account_id if self.authorizer else self.caller.account_id
+        return AuthzRequest(self.caller.arn, account, action, resource_arn, dict(self.keys))
+
+
+# ---- the authorizer ---------------------------------------------------------------------------
+class Authorizer:
+    """Gathers documents from the log and decides calls; one per ledger."""
+
+    def __init__(self, ledger: SecretsLedger) -> None:
+        self.ledger = ledger
+        self.account_id = ledger.config.account_id
+
+    def trusts(self, caller: Caller) -> bool:
+        return caller.trusted or not self.ledger.config.authorization
+
+    # documents
+    def identity_policies(self, caller: Caller) -> tuple[PolicyDocument, ...]:
+        """The caller's identity policies (a role session's are its role's), read fresh: one
+        small read of the principal's stream, so a revoked grant stops the very next call."""
+        arn = role_of_session(caller.arn) or caller.arn
+        if account_of(arn) != self.account_id:
+            return ()  # principals of other accounts are not kept here
+        try:
+            principal: Principal = load(self.ledger.repository, Principal.id_for(arn),
+                                        for_update=False)
+        except AggregateNotFoundError:
+            return ()
+        if principal.deleted:
+            return ()
+        return tuple(parsed(text, PolicyKind.IDENTITY, name)
+                     for name, text in sorted(principal.policies.items()))
+
+    def resource_policy(self, secret: Any) -> PolicyDocument | None:
+        """The secret's resource policy; a read-model view is completed from the aggregate."""
+        if not hasattr(secret, "resource_policy"):
+            try:
+                secret = load(self.ledger.repository, secret.id, for_update=False)
+            except AggregateNotFoundError:
+                return None
+        text = secret.resource_policy
+        return resource_policy_document(text) if text else None
+
+    def key_policy(self, key: KmsKey | None) -> PolicyDocument:
+        """A key's policy: its own, else KMS's default for its kind (None: aws/secretsmanager
+        before its first use)."""
+        if key is None or key.aws_managed:
+            return _managed_key_policy(self.account_id, self.ledger.kms.region)
+        if key.policy:
+            return parsed(key.policy, PolicyKind.KEY, key.arn)
+        return _default_key_policy(self.account_id)
+
+    def named_arn(self, secret_id: str, region: str) -> str:
+        """The ARN a SecretId names when no secret answers to it."""
+        if secret_id.startswith("arn:"):
+            return secret_id
+        return f"arn:aws:secretsmanager:{region}:{self.account_id}:secret:{secret_id}"
+
+    # the check
+    def check(self, call: Call) -> Grant:
+        """Raise AccessDeniedException unless the caller may make this call; else its grant."""
+        caller = call.context.caller
+        if self.trusts(caller):
+            return Grant(caller)
+        context = call.context
+        keys = principal_context(caller.arn, user_id=caller.principal_id,
+                                 principal_type=caller.principal_type,
+                                 source_ip=context.source_ip or None,
+                                 user_agent=context.user_agent or None, now=call.now)
+        keys["aws:RequestedRegion"] = context.region
+        grant = Grant(caller, self, self.identity_policies(caller), keys, context.region)
+        target = self._target(call)
+        extra = _request_keys(call, target)
+        for permission in required_permissions(context.operation, call.request, target.arn):
+            scoped = permission.resource != "*"
+            decision = grant.decide(permission.action, permission.resource,
+                                    target.secret if scoped else None, extra if scoped else None)
+            if not decision.allowed:
+                reference = target.reference if scoped else "*"
+                raise AccessDeniedException(grant.message(permission.action, reference, decision))
+        for use in key_uses(context.operation, call.request):
+            if use.required:
+                self._check_key_use(grant, call, target, use)
+        return grant
+
+    def _target(self, call: Call) -> Target:
+        operation, request = call.context.operation, call.request
+        if operation in ACCOUNT_SCOPED:
+            return Target(None, "*", "*")
+        if operation == "CreateSecret":
+            return Target(None, call.planned_arn, request["Name"])
+        secret_id = request.get("SecretId")
+        if secret_id is None:  # ValidateResourcePolicy without a secret
+            return Target(None, "*", "*")
+        if operation in SAVES_NAMED_SECRET:
+            secret = call.secret_to_change(secret_id, missing_ok=True)
+        else:
+            secret = call.secret_to_read(secret_id, missing_ok=True)
+        arn = secret.arn if secret is not None else self.named_arn(secret_id, call.context.region)
+        return Target(secret, arn, secret_id)
+
+    # KMS
+    def _check_key_use(self, grant: Grant, call: Call, target: Target, use: KeyUse) -> None:
+        if use.key == STORED:
+            key_ref = _stored_key(call, target.secret)
+        else:
+            key_ref = _encrypting_key(call, target.secret)
+        if key_ref is _NO_KEY:
+            return  # nothing to decrypt, or no secret: the handler reports what is missing
+        self.require_key(grant, use.action, key_ref, target.arn)
+
+    def require_key(self, grant: Grant, action: str, key_ref: str | None,
+                    secret_arn: str | None) -> None:
+        """Raise unless the caller may use the key `key_ref` names (None: aws/secretsmanager)."""
+        try:
+            key = self._key(key_ref)
+        except UnknownKey:
+            return  # the handler reports a key that does not exist
+        decision = self.key_decision(grant, action, key, secret_arn)
+        if decision.allowed:
+            return
+        if (key is None or key.aws_managed) and account_of(grant.caller.arn) != self.account_id:
+            raise InvalidRequestException(DEFAULT_KEY_OTHER_ACCOUNT)
+        raise AccessDeniedException(KMS_DENIED)
+
+    def _key(self, key_ref: str | None) -> KmsKey | None:
+        kms = self.ledger.kms
+        if not key_ref or key_ref in (DEFAULT_ALIAS, _alias_arn(kms, DEFAULT_ALIAS)):
+            try:
+                return kms.find(DEFAULT_ALIAS)
+            except UnknownKey:
+                return None  # made on first use; its policy is known already
+        return kms.find(key_ref)
+
+    def key_decision(self, grant: Grant, action: str, key: KmsKey | None,
+                     secret_arn: str | None = None) -> Decision:
+        kms = self.ledger.kms
+        keys = dict(grant.keys)
+        keys.update(principal_context(grant.caller.arn,
+                                      via_service=f"secretsmanager.{kms.region}.amazonaws.com"))
+        if secret_arn and secret_arn != "*":
+            keys["kms:EncryptionContext:SecretARN"] = secret_arn
+        arn = key.arn if key is not None else _alias_arn(kms, DEFAULT_ALIAS)
+        request = AuthzRequest(grant.caller.arn, self.account_id, action, arn, keys)
+        return evaluate_key(request, grant.identity, self.key_policy(key))
+
+    def may_encrypt(self, caller: Caller, key: KmsKey) -> bool:
+        """`key_access`: whether a key change may re-encrypt existing versions under `key`."""
+        if self.trusts(caller):
+            return True
+        grant = Grant(caller, self, self.identity_policies(caller),
+                      principal_context(caller.arn, user_id=caller.principal_id,
+                                        principal_type=caller.principal_type))
+        return self.key_decision(grant, KMS_ENCRYPT, key).allowed
+
+
+_NO_KEY = object()
+
+
+def _alias_arn(kms: Any, alias: str) -> str:
+    return f"arn:aws:kms:{kms.region}:{kms.account_id}:{alias}"
+
+
+@lru_cache(maxsize=16)
+def _default_key_policy(account_id: str) -> PolicyDocument:
+    return default_key_policy(account_id)
+
+
+@lru_cache(maxsize=16)
+def _managed_key_policy(account_id: str, region: str) -> PolicyDocument:
+    return managed_key_policy(account_id, region)
+
+
+def _encrypting_key(call: Call, secret: Any) -> Any:
+    """The key a new value (or the key probe of a key change) will use."""
+    requested = call.request.get("KmsKeyId")
+    if call.context.operation in ("CreateSecret", "UpdateSecret") and requested:
+        return requested
+    if call.context.operation == "CreateSecret":
+        return None
+    if secret is None:
+        return _NO_KEY
+    return secret.kms_key_id
+
+
+def _stored_key(call: Call, secret: Any) -> Any:
+    """The key that sealed the version GetSecretValue will return (as the handler selects it)."""
+    if secret is None:
+        return _NO_KEY
+    version_id, stage = call.request.get("VersionId"), call.request.get("VersionStage")
+    if version_id is not None:
+        version = secret.versions.get(version_id)
+    else:
+        version = secret.version_for(None, stage or CURRENT)
+    return version.sealed.key_arn if version is not None else _NO_KEY
+
+
+def _request_keys(call: Call, target: Target) -> dict[str, ContextValue]:
+    """`secretsmanager:` and tag condition keys of a call that names a secret."""
+    request, operation = call.request, call.context.operation
+    secret = target.secret
+    tags = request.get("Tags") if operation in ("CreateSecret", "TagResource") else None
+    stage = request.get("VersionStage") if operation in ("GetSecretValue",
+                                                        "UpdateSecretVersionStage") else None
+    keys = secret_context(
+        secret_id=request.get("SecretId"),
+        name=secret.name if secret is not None else request.get("Name"),
+        tags=secret.tags if secret is not None else None,
+        version_stage=stage, version_id=request.get("VersionId"),
+        description=request.get("Description"), kms_key_id=request.get("KmsKeyId"),
+        request_tags={t["Key"]: t.get("Value", "") for t in tags if t.get("Key") is not None}
+        if tags is not None else None)  # a tag without a Key is refused by its handler
+    if operation == "PutSecretValue" and request.get("VersionStages"):
+        keys["secretsmanager:VersionStage"] = list(request["VersionStages"])
+    if operation == "UntagResource":
+        keys["aws:TagKeys"] = list(request.get("TagKeys") or [])
+    if operation == "PutResourcePolicy":
+        keys["secretsmanager:BlockPublicPolicy"] = bool(request.get("BlockPublicPolicy"))
+    return keys

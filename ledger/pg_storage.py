@@ -1,0 +1,155 @@
+"""The ledger's event recorder on PostgreSQL: events, key store rows and hash chain rows in one
+transaction, exactly as on SQLite (the shared `SqlKeyStore` holds the logic and the SQL).
+
+eventsourcing's recorder inserts a save's events under an EXCLUSIVE lock on the events table,
+so commits happen in notification-id order and a reader never passes over an id that commits
+later. The key store and chain rows are written after the insert, inside that same
+transaction and lock. Ids can still have gaps: a failed insert consumes its sequence numbers.
+
+Every connection of the ledger's pool has `search_path` set to the configured schema, so the
+shared SQL names its tables without a schema, as on SQLite.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg.sql import SQL, Identifier
+
+from ledger.integrity.chain import INTEGRITY_DDL
+from ledger.integrity.store import Dialect, SqlIntegrityStore
+from ledger.pg_settings import check_schema
+from ledger.sqldialect import PgCursor, pg_ddl
+from ledger.storage import KEYSTORE_DDL, SqlKeyStore, shreds
+
+log = logging.getLogger(__name__)
+
+
+def use_schema(datastore: PostgresDatastore) -> None:
+    """Point every connection the pool will open at the datastore's schema (created if
+    missing). Must run before the pool first opens."""
+    schema = check_schema(datastore.schema)
+    if not datastore.pool.closed:
+        raise RuntimeError("the connection pool is open already; set the schema first")
+    datastore.pool.kwargs["options"] = f"-c search_path={schema}"
+    if schema == "public":
+        return
+    try:
+        with datastore.transaction(commit=True) as cursor:
+            cursor.execute(SQL("CREATE SCHEMA IF NOT EXISTS {0}").format(Identifier(schema)))
+    except IntegrityError:
+        pass  # another process created it at the same moment
+
+
+def connection_kwargs(datastore: PostgresDatastore) -> dict[str, Any]:
+    """What a separate connection to the same database and schema needs."""
+    keys = ("dbname", "host", "port", "user", "password", "options")
+    return {key: datastore.pool.kwargs[key] for key in keys if key in datastore.pool.kwargs}
+
+
+def sibling_datastore(datastore: PostgresDatastore, pool_size: int = 2,
+                      max_overflow: int = 10) -> PostgresDatastore:
+    """A second pool on the same database and schema (the read models keep their own)."""
+    kwargs = connection_kwargs(datastore)
+    sibling = PostgresDatastore(
+        dbname=kwargs["dbname"], host=kwargs["host"], port=kwargs["port"], user=kwargs["user"],
+        password=kwargs["password"], pool_size=pool_size, max_overflow=max_overflow,
+        schema=datastore.schema, lock_timeout=datastore.lock_timeout,
+        idle_in_transaction_session_timeout=datastore.idle_in_transaction_session_timeout)
+    sibling.pool.kwargs["options"] = kwargs.get("options", "")
+    return sibling
+
+
+class PgDialect(Dialect):
+    """Events keep uuid originator ids; the chain hashes their 32-hex-digit text."""
+
+    def __init__(self, events_table: str) -> None:
+        super().__init__(events=events_table, pos="notification_id",
+                         eoid="replace(e.originator_id::text, '-', '')",
+                         hoid="h.originator_id::uuid", cast_blob=False)
+
+    def originator_param(self, originator_id: str) -> Any:
+        return UUID(originator_id)
+
+
+class PostgresIntegrityStore(SqlIntegrityStore):
+    """The hash chain and digests beside a PostgreSQL log. Positions have gaps where inserts
+    failed, so a missing position is no evidence of a deleted event here; deletions show as
+    digest mismatches or as hashes whose event is gone."""
+
+    contiguous_positions = False
+
+    def __init__(self, recorder: PostgresLedgerRecorder) -> None:
+        super().__init__(recorder.pg_transaction, PgDialect(recorder.events_table_name))
+
+
+class PostgresLedgerRecorder(SqlKeyStore, PostgresApplicationRecorder):
+    def __init__(self, datastore: PostgresDatastore, *,
+                 events_table_name: str = "stored_events") -> None:
+        use_schema(datastore)
+        super().__init__(datastore, events_table_name=events_table_name)
+        self.sql_create_statements += [SQL(pg_ddl(ddl)) for ddl in (*KEYSTORE_DDL,
+                                                                     *INTEGRITY_DDL)]
+
+    @retry(IntegrityError, max_attempts=5, wait=0.2)
+    def create_table(self) -> None:
+        """Idempotent; retried because two processes creating one table at the same moment
+        can collide in PostgreSQL's catalog even with IF NOT EXISTS."""
+        super().create_table()
+
+    # ---- writing ----------------------------------------------------------------------------
+    def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[Any],
+                                       stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        assert ids is not None
+        connection = curs.connection
+        # A nested pipeline block syncs on exit, so a clash in the key store raises here, as
+        # IntegrityError, and the whole save rolls back.
+        with connection.pipeline(), connection.cursor() as cursor:
+            self._record_with_events(PgCursor(cursor), stored_events, ids,
+                                     kwargs.get("key_changes"))
+        return ids
+
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        ids = super().insert_events(stored_events, **kwargs)
+        if shreds(kwargs.get("key_changes")):
+            self.reclaim_key_space()
+        return ids
+
+    def reclaim_key_space(self) -> None:
+        """After a shred: VACUUM prunes the deleted key rows from the tables' pages. Unlike
+        SQLite's secure_delete it does not promise to overwrite the freed bytes."""
+        try:
+            with self.datastore.get_connection() as connection:
+                connection.execute("VACUUM key_materials, data_keys")
+        except Exception as error:  # the shred itself has committed; this is housekeeping
+            log.warning("VACUUM of the key store failed: %s", type(error).__name__)
+
+    # ---- reading ----------------------------------------------------------------------------
+    @contextmanager
+    def pg_transaction(self, commit: bool = False) -> Iterator[PgCursor]:
+        with self.datastore.transaction(commit=commit) as cursor:
+            yield PgCursor(cursor)
+
+    def _key_store_transaction(self, commit: bool) -> AbstractContextManager[Any]:
+        return self.pg_transaction(commit)
+
+    def integrity_store(self) -> PostgresIntegrityStore:
+        return PostgresIntegrityStore(self)
+
+    def connect(self, **overrides: Any) -> psycopg.Connection[Any]:
+        """A connection of its own (autocommit), outside the pool: for session-level locks
+        and LISTEN, which must not be handed back to the pool."""
+        kwargs = {**connection_kwargs(self.datastore), "autocommit": True,
+                  "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                  "keepalives_count": 3, **overrides}
+        return psycopg.connect(**kwargs)

@@ -1,0 +1,73 @@
+"""Coverage-guided fuzzing (atheris/libFuzzer) of request parsing and the ledger behind it.
+
+Input: first byte picks the operation, the rest is the HTTP body. The body goes through the
+endpoint's own steps (`awsjson.decode_request`, the client-token rule) into `SecretsLedger.call`
+on an in-memory ledger. A LedgerError is a fine answer; anything else, or an
+InternalServiceError (the ledger's wrapper for an unexpected exception), is a crash.
+
+    python -m tests.reliability.atheris_target -runs=20000 -timeout=10 CORPUS_DIR
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import atheris
+
+with atheris.instrument_imports(include=["tools.awsjson", "ledger"]):
+    from ledger.application import HANDLERS, SecretsLedger
+    from ledger.context import Caller
+    from ledger.errors import InternalServiceError, LedgerError
+    from tools import awsjson
+    from tools.server import check_client_token
+
+OPERATIONS = sorted(HANDLERS)
+LEDGER = SecretsLedger()
+CALLER = Caller(arn="arn:aws:iam::123456789012:user/fuzz", access_key_id="AKIAFUZZ0000000001",
+                principal_id="AIDAFUZZ")
+SEEDS = {
+    "CreateSecret": {"Name": "seed", "SecretString": "v", "Tags": [{"Key": "k", "Value": "v"}],
+                     "ClientRequestToken": "0" * 32},
+    "PutSecretValue": {"SecretId": "seed", "SecretBinary": "AAEC", "VersionStages": ["L"],
+                       "ClientRequestToken": "1" * 32},
+    "UpdateSecretVersionStage": {"SecretId": "seed", "VersionStage": "L",
+                                 "MoveToVersionId": "0" * 32},
+    "ListSecrets": {"Filters": [{"Key": "name", "Values": ["s"]}], "MaxResults": 5},
+    "GetRandomPassword": {"PasswordLength": 12, "ExcludeCharacters": "abc"},
+    "BatchGetSecretValue": {"SecretIdList": ["seed", "other"]},
+    "DeleteSecret": {"SecretId": "seed", "RecoveryWindowInDays": 7},
+}
+
+
+def test_one_input(data: bytes) -> None:
+    if not data:
+        return
+    operation = OPERATIONS[data[0] % len(OPERATIONS)]
+    try:
+        request = awsjson.decode_request(operation, data[1:])
+        check_client_token(operation, request)
+        LEDGER.call(operation, request, CALLER)
+    except InternalServiceError as error:
+        raise AssertionError(f"InternalServiceError from {operation}") from error
+    except LedgerError:
+        pass
+
+
+def write_seeds(directory: Path) -> None:
+    """One file per seed request: the operation byte, then the JSON body."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for operation, document in SEEDS.items():
+        data = bytes([OPERATIONS.index(operation)]) + json.dumps(document).encode()
+        (directory / f"seed-{operation}").write_bytes(data)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.ERROR, stream=sys.stderr)  # shows where a crash began
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""PostgreSQL for tests: whether one is configured, and a fresh schema per test.
+
+Tests reach PostgreSQL through the POSTGRES_* settings (`eval "$(tools/pg_throwaway.sh start)"`
+prints them). Each test gets a schema of its own, dropped afterwards, so tests never see each
+other's events, keys or views.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+
+from ledger.pg_settings import REQUIRED, configured
+
+SKIP_REASON = ("PostgreSQL not configured: set " + ", ".join(REQUIRED)
+               + " (eval \"$(bash tools/pg_throwaway.sh start)\" prints them)")
+TEST_POOL = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "13"}
+
+
+def require_postgres() -> None:
+    if not configured():
+        pytest.skip(SKIP_REASON)
+
+
+def connect(**overrides: object):
+    import psycopg
+    return psycopg.connect(dbname=os.environ["POSTGRES_DBNAME"], host=os.environ["POSTGRES_HOST"],
+                           port=os.environ.get("POSTGRES_PORT", "5432"),
+                           user=os.environ["POSTGRES_USER"],
+                           password=os.environ["POSTGRES_PASSWORD"], autocommit=True,
+                           **overrides)
+
+
+def drop_schema(name: str) -> None:
+    with connect() as connection:
+        connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+@contextmanager
+def fresh_schema() -> Iterator[str]:
+    """A schema name no test used before; the schema (if created) is dropped on exit."""
+    require_postgres()
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    try:
+        yield name
+    finally:
+        drop_schema(name)
+
+
+def schema_env(schema: str) -> dict[str, str]:
+    """Settings for a ledger in `schema`, with a small connection pool."""
+    return {"POSTGRES_SCHEMA": schema, **TEST_POOL}
+
+
+@contextmanager
+def store_env(param: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """(LedgerConfig.store, SecretsLedger env) for a fixture param: memory, sqlite or postgres."""
+    if param != "postgres":
+        yield "sqlite", {}
+        return
+    with fresh_schema() as schema:
+        yield "postgres", schema_env(schema)
