@@ -12,15 +12,16 @@ shared SQL names its tables without a schema, as on SQLite.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+import re
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InternalError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
 from ledger.integrity.chain import INTEGRITY_DDL
@@ -30,6 +31,7 @@ from ledger.sqldialect import PgCursor, pg_ddl
 from ledger.storage import KEYSTORE_DDL, SqlKeyStore, shreds
 
 log = logging.getLogger(__name__)
+CREATE_ATTEMPTS = 8
 
 
 def use_schema(datastore: PostgresDatastore) -> None:
@@ -67,6 +69,45 @@ def sibling_datastore(datastore: PostgresDatastore, pool_size: int = 2,
     return sibling
 
 
+_CREATED = re.compile(r'CREATE (?:UNIQUE )?(?:TABLE|INDEX) IF NOT EXISTS (?:"?\w+"?\.)?"?(\w+)"?')
+
+
+def schema_complete(datastore: PostgresDatastore, statements: Sequence[Any]) -> bool:
+    """Whether every table and index these statements create exists already. A process
+    joining a running ledger then runs no DDL at all: `CREATE INDEX IF NOT EXISTS` locks its
+    table even when the index exists, which would deadlock with concurrent writers."""
+    names = {match.group(1) for statement in statements
+             for match in _CREATED.finditer(_text(statement))}
+    if not names:
+        return False
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute("SELECT COUNT(*) AS found FROM pg_class c JOIN pg_namespace n "
+                       "ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
+                       (datastore.schema, sorted(names)))
+        row = cursor.fetchone()
+    return row is not None and row["found"] == len(names)
+
+
+def _text(statement: Any) -> str:
+    return statement if isinstance(statement, str) else statement.as_string()
+
+
+def create_tables_once(create: Callable[[], None], datastore: PostgresDatastore,
+                       statements: Sequence[Any]) -> None:
+    """Run `create` unless the schema is complete; retried when processes starting together
+    collide in the catalog (duplicate type or table, deadlock between DDL statements)."""
+    for attempt in range(CREATE_ATTEMPTS):
+        if schema_complete(datastore, statements):
+            return
+        try:
+            create()
+            return
+        except (IntegrityError, OperationalError, InternalError):
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1))
+
+
 class PgDialect(Dialect):
     """Events keep uuid originator ids; the chain hashes their 32-hex-digit text."""
 
@@ -98,11 +139,8 @@ class PostgresLedgerRecorder(SqlKeyStore, PostgresApplicationRecorder):
         self.sql_create_statements += [SQL(pg_ddl(ddl)) for ddl in (*KEYSTORE_DDL,
                                                                      *INTEGRITY_DDL)]
 
-    @retry(IntegrityError, max_attempts=5, wait=0.2)
     def create_table(self) -> None:
-        """Idempotent; retried because two processes creating one table at the same moment
-        can collide in PostgreSQL's catalog even with IF NOT EXISTS."""
-        super().create_table()
+        create_tables_once(super().create_table, self.datastore, self.sql_create_statements)
 
     # ---- writing ----------------------------------------------------------------------------
     def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[Any],

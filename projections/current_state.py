@@ -1,35 +1,49 @@
-"""The current-state view: secrets, versions, labels, tags, deletion state and KMS keys.
+"""The current-state view: secrets, versions, labels, tags, deletion state and KMS keys, with
+the history that answers "as of then" from a few indexed rows.
 
-Each handler mirrors one event handler of the `Secret` aggregate (or of `KmsKey`/`KeyAlias`),
-so a secret loaded from these tables equals the aggregate replayed from the log. Orders that
-the aggregate keeps in dicts (labels, tags, versions) are kept as `seq` columns: the position of
-the event that first inserted the key, as dict insertion order works. `cs_secret_events` indexes
-every secret event by position and time, for point-in-time questions.
+Tables that show the present (`cs_secrets`, `cs_versions`, `cs_labels`, `cs_tags`) serve
+DescribeSecret and the listings. History is kept beside them:
+
+    cs_secret_events       one row per secret event: its position, stream version, time, the
+                           latest time so far in the stream (`at_max`, so "as of T" is an index
+                           seek even if a clock stepped back) and its change (`secret_fold`)
+    cs_secret_checkpoints  the whole state every CHECKPOINT_EVERY events of a secret
+    cs_label_moves         who moved which label when
+    cs_kms_key_events      each KMS key's state after each of its events
+
+The state as of any position is the nearest checkpoint plus fewer than CHECKPOINT_EVERY changes,
+however long the secret's history.
+
+A batch is folded in memory (`secret_fold.apply`, the same fold as-of uses) and written with one
+`executemany` per table: a secret changed a thousand times in a batch is written once. Folded
+states are kept for the next batch while the store's position for the view says they are
+current, so read-your-writes catch-ups do not reload the secret they just wrote.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from eventsourcing.sqlite import SQLiteCursor
 from eventsourcing.utils import get_topic
 
-from ledger.events import (
-    SECRET_EVENTS, DeletionCancelled, DeletionScheduled, DescriptionChanged, KeyChanged,
-    LabelMoved, SecretAccessed, SecretCreated, SecretDeleted, TagsChanged, VersionCreated,
-    VersionReEncrypted, VersionRemoved,
-)
+from ledger.codec import pack
+from ledger.events import SECRET_EVENTS, LabelMoved, SecretCreated
 from ledger.keys.kms_key import AliasAssigned, AliasRetargeted, KeyCreated, KeyStateChanged
+from projections import secret_fold
+from projections.secret_fold import SecretState
 from projections.secret_view import to_micros
 
-SEQ_STRIDE = 1024  # room for the items one event adds (tags: at most 50)
+CHECKPOINT_EVERY = 32  # as-of folds at most this many changes minus one
+CACHE_SIZE = 4096  # folded secrets kept between batches
+_CHUNK = 500  # ids per IN (...) list
 
 DDL = [
     "CREATE TABLE IF NOT EXISTS cs_secrets (secret_id TEXT PRIMARY KEY, name TEXT NOT NULL, "
     "arn TEXT NOT NULL, description TEXT, kms_key_id TEXT, owning_service TEXT, "
     "has_tags INTEGER NOT NULL, created_at INTEGER NOT NULL, last_changed_at INTEGER NOT NULL, "
     "last_accessed INTEGER, deletion_requested_at INTEGER, deletion_after INTEGER, "
-    "deletion_forced INTEGER, deleted INTEGER NOT NULL, position INTEGER NOT NULL)",
+    "deletion_forced INTEGER, deleted INTEGER NOT NULL, position INTEGER NOT NULL, "
+    "version INTEGER NOT NULL, at_max INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS cs_secrets_by_name ON cs_secrets (name, deleted)",
     "CREATE TABLE IF NOT EXISTS cs_versions (secret_id TEXT NOT NULL, version_id TEXT NOT NULL, "
     "seq INTEGER NOT NULL, created_at INTEGER NOT NULL, value_type TEXT NOT NULL, "
@@ -44,13 +58,19 @@ DDL = [
     "position INTEGER NOT NULL, at INTEGER NOT NULL, from_version TEXT, to_version TEXT, "
     "by_arn TEXT, request_id TEXT, operation TEXT, PRIMARY KEY (secret_id, label, position))",
     "CREATE TABLE IF NOT EXISTS cs_secret_events (secret_id TEXT NOT NULL, "
-    "version INTEGER NOT NULL, position INTEGER NOT NULL, at INTEGER NOT NULL, "
-    "PRIMARY KEY (secret_id, version))",
-    "CREATE INDEX IF NOT EXISTS cs_secret_events_by_time ON cs_secret_events (secret_id, at)",
+    "position INTEGER NOT NULL, version INTEGER NOT NULL, at INTEGER NOT NULL, "
+    "at_max INTEGER NOT NULL, change BLOB, PRIMARY KEY (secret_id, position)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS cs_secret_events_by_time ON cs_secret_events (secret_id, at_max)",
+    "CREATE TABLE IF NOT EXISTS cs_secret_checkpoints (secret_id TEXT NOT NULL, "
+    "position INTEGER NOT NULL, version INTEGER NOT NULL, state BLOB NOT NULL, "
+    "PRIMARY KEY (secret_id, position)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS cs_kms_keys (aggregate_id TEXT PRIMARY KEY, "
     "key_id TEXT NOT NULL UNIQUE, arn TEXT NOT NULL, "
     "description TEXT, key_manager TEXT, state TEXT NOT NULL, deletion_date INTEGER, "
     "created_at INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS cs_kms_key_events (aggregate_id TEXT NOT NULL, "
+    "position INTEGER NOT NULL, at_max INTEGER NOT NULL, state TEXT NOT NULL, "
+    "deletion_date INTEGER, PRIMARY KEY (aggregate_id, position))",
     "CREATE TABLE IF NOT EXISTS cs_kms_aliases (aggregate_id TEXT PRIMARY KEY, "
     "alias TEXT NOT NULL UNIQUE, key_id TEXT)",
 ]
@@ -58,178 +78,228 @@ DDL = [
 TABLES = {
     "cs_secrets": "secret_id", "cs_versions": "secret_id, version_id",
     "cs_labels": "secret_id, label", "cs_tags": "secret_id, key",
-    "cs_label_moves": "secret_id, label, position", "cs_secret_events": "secret_id, version",
-    "cs_kms_keys": "aggregate_id", "cs_kms_aliases": "aggregate_id",
+    "cs_label_moves": "secret_id, label, position", "cs_secret_events": "secret_id, position",
+    "cs_secret_checkpoints": "secret_id, position", "cs_kms_keys": "aggregate_id",
+    "cs_kms_key_events": "aggregate_id, position", "cs_kms_aliases": "aggregate_id",
 }
 
-_KMS_EVENTS = (KeyCreated, KeyStateChanged, AliasAssigned, AliasRetargeted)
-
-
-Handler = Callable[[Any, Any, SQLiteCursor, int], None]
-HANDLERS: dict[type, Handler] = {}
-
-
-def on(event_class: type) -> Callable[[Handler], Handler]:
-    """Register the handler of one event class (exact class: dispatch is one dict lookup)."""
-    def register(handler: Handler) -> Handler:
-        HANDLERS[event_class] = handler
-        return handler
-    return register
+_SECRET_TYPES = frozenset(SECRET_EVENTS)
+_SECRET_COLUMNS = ("secret_id, name, arn, owning_service, created_at, position, description, "
+                   "kms_key_id, has_tags, last_changed_at, last_accessed, "
+                   "deletion_requested_at, deletion_after, deletion_forced, deleted, version, "
+                   "at_max")
+_UPSERT_SECRET = (
+    "INSERT INTO cs_secrets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (secret_id) DO UPDATE SET description = excluded.description, "
+    "kms_key_id = excluded.kms_key_id, has_tags = excluded.has_tags, "
+    "last_changed_at = excluded.last_changed_at, last_accessed = excluded.last_accessed, "
+    "deletion_requested_at = excluded.deletion_requested_at, "
+    "deletion_after = excluded.deletion_after, deletion_forced = excluded.deletion_forced, "
+    "deleted = excluded.deleted, version = excluded.version, at_max = excluded.at_max")
+_UPSERT_VERSION = (
+    "INSERT INTO cs_versions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (secret_id, version_id) DO UPDATE SET seq = excluded.seq, "
+    "created_at = excluded.created_at, value_type = excluded.value_type, "
+    "fingerprint = excluded.fingerprint, key_arn = excluded.key_arn, "
+    "last_accessed = excluded.last_accessed, request_id = excluded.request_id")
+_UPSERT_LABEL = ("INSERT INTO cs_labels VALUES (?, ?, ?, ?) ON CONFLICT (secret_id, label) "
+                 "DO UPDATE SET version_id = excluded.version_id, seq = excluded.seq")
+_UPSERT_TAG = ("INSERT INTO cs_tags VALUES (?, ?, ?, ?) ON CONFLICT (secret_id, key) "
+               "DO UPDATE SET value = excluded.value, seq = excluded.seq")
 
 
 class CurrentStateView:
     name = "view:current_state"
-    topics = tuple(get_topic(cls) for cls in (*SECRET_EVENTS, *_KMS_EVENTS))
+    topics = tuple(get_topic(cls) for cls in (*SECRET_EVENTS, KeyCreated, KeyStateChanged,
+                                              AliasAssigned, AliasRetargeted))
     ddl = DDL
     tables = TABLES
 
-    def process(self, cursor: SQLiteCursor, event: Any, position: int) -> None:
-        if isinstance(event, SECRET_EVENTS):
-            cursor.execute("INSERT INTO cs_secret_events VALUES (?, ?, ?, ?)",
-                           (event.originator_id.hex, event.originator_version, position,
-                            to_micros(event.timestamp)))
-        handler = HANDLERS.get(type(event))
-        if handler is not None:  # events the view does not show leave it unchanged
-            handler(self, event, cursor, position)
+    def __init__(self) -> None:
+        self._states: dict[str, SecretState] = {}
+        self._valid_at = -1  # the view position the cached states belong to
+
+    def process(self, cursor: Any, events: Sequence[tuple[int, Any]], start: int,
+                reached: int) -> None:
+        if start != self._valid_at:
+            self._states.clear()
+        self._valid_at = -1  # until this batch has been folded completely
+        batch = _Batch(cursor, self._states)
+        batch.load([e for _, e in events if type(e) in _SECRET_TYPES])
+        for position, event in events:
+            if type(event) in _SECRET_TYPES:
+                batch.secret_event(position, event)
+            else:
+                handler = _KMS_HANDLERS.get(type(event))
+                if handler is not None:
+                    handler(event, cursor, position)
+        batch.write()
+        if len(self._states) > CACHE_SIZE:
+            for secret_id in list(self._states)[:len(self._states) - CACHE_SIZE // 2]:
+                del self._states[secret_id]
+        self._valid_at = reached
 
 
-# ---- one handler per event: the aggregate's `when`, in SQL ------------------------------
+class _Batch:
+    """One transaction's worth of secret events: folded in memory, then written."""
 
-@on(SecretCreated)
-def _secret_created(view: Any, e: SecretCreated, c: SQLiteCursor, position: int) -> None:
+    def __init__(self, cursor: Any, states: dict[str, SecretState]) -> None:
+        self.cursor, self.states = cursor, states
+        self.touched: dict[str, SecretState] = {}
+        self.event_rows: list[tuple[Any, ...]] = []
+        self.checkpoint_rows: list[tuple[Any, ...]] = []
+        self.move_rows: list[tuple[Any, ...]] = []
+
+    def load(self, events: Iterable[Any]) -> None:
+        """Read the stored state of every secret the batch changes that is not cached yet
+        (a secret the batch creates has none)."""
+        first: dict[str, type] = {}
+        for event in events:
+            first.setdefault(event.originator_id.hex, type(event))
+        ids = [secret_id for secret_id, kind in first.items()
+               if kind is not SecretCreated and secret_id not in self.states]
+        for i in range(0, len(ids), _CHUNK):
+            self.states.update(load_states(self.cursor, ids[i:i + _CHUNK]))
+
+    def secret_event(self, position: int, event: Any) -> None:
+        secret_id = event.originator_id.hex
+        version = event.originator_version
+        at = to_micros(event.timestamp)
+        change = secret_fold.change_of(event)
+        if type(event) is SecretCreated:
+            state = self.states[secret_id] = secret_fold.start(secret_id, change or [],
+                                                                position, at)
+        else:
+            state = self.states[secret_id]
+            secret_fold.apply(state, change, position, version, at)
+        self.touched[secret_id] = state
+        self.event_rows.append((secret_id, position, version, at, state.at_max,
+                                None if change is None else pack(change)))
+        if version % CHECKPOINT_EVERY == 0:
+            self.checkpoint_rows.append((secret_id, position, version, state.checkpoint()))
+        if type(event) is LabelMoved:
+            caller = event.context.get("caller") or {}
+            self.move_rows.append((secret_id, event.label, position, at, event.from_version,
+                                   event.to_version, caller.get("arn"),
+                                   event.context.get("request_id"),
+                                   event.context.get("operation")))
+
+    def write(self) -> None:
+        c = self.cursor
+        _many(c, "INSERT INTO cs_secret_events VALUES (?, ?, ?, ?, ?, ?)", self.event_rows)
+        _many(c, "INSERT INTO cs_secret_checkpoints VALUES (?, ?, ?, ?)", self.checkpoint_rows)
+        _many(c, "INSERT INTO cs_label_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.move_rows)
+        secrets, versions, labels, tags = [], [], [], []
+        gone_versions, gone_labels, gone_tags = [], [], []
+        for secret_id, s in self.touched.items():
+            deletion = s.deletion or (None, None, None)
+            secrets.append((secret_id, s.name, s.arn, s.description, s.kms_key_id,
+                            s.owning_service, int(s.has_tags), s.created_at, s.last_changed_at,
+                            s.last_accessed, deletion[0], deletion[1],
+                            None if deletion[2] is None else int(deletion[2]), int(s.deleted),
+                            s.position, s.version, s.at_max))
+            for vid in s.dirty_versions:
+                v = s.versions.get(vid)
+                if v is None:
+                    gone_versions.append((secret_id, vid))
+                else:
+                    versions.append((secret_id, vid, *v))
+            for label in s.dirty_labels:
+                held = s.labels.get(label)
+                if held is None:
+                    gone_labels.append((secret_id, label))
+                else:
+                    labels.append((secret_id, label, *held))
+            for key in s.dirty_tags:
+                tag = s.tags.get(key)
+                if tag is None:
+                    gone_tags.append((secret_id, key))
+                else:
+                    tags.append((secret_id, key, *tag))
+            s.dirty_versions, s.dirty_labels, s.dirty_tags = set(), set(), set()
+        _many(c, _UPSERT_SECRET, secrets)
+        _many(c, "DELETE FROM cs_versions WHERE secret_id = ? AND version_id = ?", gone_versions)
+        _many(c, _UPSERT_VERSION, versions)
+        _many(c, "DELETE FROM cs_labels WHERE secret_id = ? AND label = ?", gone_labels)
+        _many(c, _UPSERT_LABEL, labels)
+        _many(c, "DELETE FROM cs_tags WHERE secret_id = ? AND key = ?", gone_tags)
+        _many(c, _UPSERT_TAG, tags)
+
+
+def _many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        cursor.executemany(sql, rows)
+
+
+def load_states(cursor: Any, ids: list[str]) -> dict[str, SecretState]:
+    """The stored current state of the given secrets (those the view holds)."""
+    marks = ",".join("?" * len(ids))
+    cursor.execute(f"SELECT {_SECRET_COLUMNS} FROM cs_secrets WHERE secret_id IN ({marks})",
+                   ids)
+    states: dict[str, SecretState] = {}
+    for r in cursor.fetchall():
+        deletion = None if r[11] is None else [r[11], r[12], bool(r[13])]
+        states[r[0]] = SecretState(
+            r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bool(r[8]),
+            last_changed_at=r[9], last_accessed=r[10], deletion=deletion, deleted=bool(r[14]),
+            version=r[15], at_max=r[16])
+    if not states:
+        return states
+    cursor.execute("SELECT secret_id, version_id, seq, created_at, value_type, fingerprint, "
+                   f"key_arn, last_accessed, request_id FROM cs_versions WHERE secret_id IN "
+                   f"({marks}) ORDER BY seq", ids)
+    for r in cursor.fetchall():
+        states[r[0]].versions[r[1]] = list(r[2:])
+    cursor.execute(f"SELECT secret_id, label, version_id, seq FROM cs_labels WHERE secret_id IN "
+                   f"({marks}) ORDER BY seq", ids)
+    for r in cursor.fetchall():
+        states[r[0]].labels[r[1]] = [r[2], r[3]]
+    cursor.execute(f"SELECT secret_id, key, value, seq FROM cs_tags WHERE secret_id IN "
+                   f"({marks}) ORDER BY seq", ids)
+    for r in cursor.fetchall():
+        states[r[0]].tags[r[1]] = [r[2], r[3]]
+    return states
+
+
+# ---- KMS keys and aliases: rare events, written as they come -------------------------------
+
+KmsHandler = Callable[[Any, Any, int], None]
+
+
+def _key_created(e: KeyCreated, c: Any, position: int) -> None:
     at = to_micros(e.timestamp)
-    c.execute("INSERT INTO cs_secrets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, "
-              "NULL, 0, ?)", (e.originator_id.hex, e.name, e.arn, e.description,
-                              e.kms_key_id, e.owning_service, int(bool(e.tags)), at, at,
-                              position))
-    _upsert_tags(c, e.originator_id.hex, e.tags, position)
-
-
-@on(VersionCreated)
-def _version_created(view: Any, e: VersionCreated, c: SQLiteCursor, position: int) -> None:
-    c.execute("INSERT INTO cs_versions VALUES (?, ?, ?, ?, ?, ?, ?, NULL, ?) "
-              "ON CONFLICT (secret_id, version_id) DO UPDATE SET "
-              "created_at = excluded.created_at, value_type = excluded.value_type, "
-              "fingerprint = excluded.fingerprint, key_arn = excluded.key_arn, "
-              "last_accessed = NULL, request_id = excluded.request_id",
-              (e.originator_id.hex, e.version_id, position, to_micros(e.timestamp),
-               e.value_type, e.fingerprint, e.key_arn, e.context.get("request_id")))
-    _update(c, e, touch=True)
-
-
-@on(LabelMoved)
-def _label_moved(view: Any, e: LabelMoved, c: SQLiteCursor, position: int) -> None:
-    secret_id = e.originator_id.hex
-    if e.to_version is None:
-        c.execute("DELETE FROM cs_labels WHERE secret_id = ? AND label = ?",
-                  (secret_id, e.label))
-    else:
-        c.execute("INSERT INTO cs_labels VALUES (?, ?, ?, ?) ON CONFLICT (secret_id, label) "
-                  "DO UPDATE SET version_id = excluded.version_id",
-                  (secret_id, e.label, e.to_version, position * SEQ_STRIDE))
-    caller = e.context.get("caller") or {}
-    c.execute("INSERT INTO cs_label_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              (secret_id, e.label, position, to_micros(e.timestamp), e.from_version,
-               e.to_version, caller.get("arn"), e.context.get("request_id"),
-               e.context.get("operation")))
-    _update(c, e, touch=True)
-
-
-@on(KeyChanged)
-def _key_changed(view: Any, e: KeyChanged, c: SQLiteCursor, position: int) -> None:
-    _update(c, e, touch=True, kms_key_id=e.to_key)
-
-
-@on(VersionReEncrypted)
-def _version_re_encrypted(view: Any, e: VersionReEncrypted, c: SQLiteCursor, position: int) -> None:
-    c.execute("UPDATE cs_versions SET key_arn = ? WHERE secret_id = ? AND version_id = ?",
-              (e.to_key_arn, e.originator_id.hex, e.version_id))
-
-
-@on(DescriptionChanged)
-def _description_changed(view: Any, e: DescriptionChanged, c: SQLiteCursor, position: int) -> None:
-    _update(c, e, touch=True, description=e.description)
-
-
-@on(TagsChanged)
-def _tags_changed(view: Any, e: TagsChanged, c: SQLiteCursor, position: int) -> None:
-    secret_id = e.originator_id.hex
-    _upsert_tags(c, secret_id, e.added, position)
-    c.executemany("DELETE FROM cs_tags WHERE secret_id = ? AND key = ?",
-                  [(secret_id, key) for key in e.removed])
-    _update(c, e, touch=True, has_tags=1)
-
-
-@on(DeletionScheduled)
-def _deletion_scheduled(view: Any, e: DeletionScheduled, c: SQLiteCursor, position: int) -> None:
-    _update(c, e, touch=True, deletion_requested_at=to_micros(e.requested_at),
-            deletion_after=to_micros(e.delete_after), deletion_forced=int(e.forced))
-
-
-@on(DeletionCancelled)
-def _deletion_cancelled(view: Any, e: DeletionCancelled, c: SQLiteCursor, position: int) -> None:
-    _update(c, e, touch=True, deletion_requested_at=None, deletion_after=None,
-            deletion_forced=None)
-
-
-@on(SecretDeleted)
-def _secret_deleted(view: Any, e: SecretDeleted, c: SQLiteCursor, position: int) -> None:
-    _update(c, e, touch=False, deleted=1)
-
-
-@on(VersionRemoved)
-def _version_removed(view: Any, e: VersionRemoved, c: SQLiteCursor, position: int) -> None:
-    c.execute("DELETE FROM cs_versions WHERE secret_id = ? AND version_id = ?",
-              (e.originator_id.hex, e.version_id))
-
-
-@on(SecretAccessed)
-def _secret_accessed(view: Any, e: SecretAccessed, c: SQLiteCursor, position: int) -> None:
-    day = to_micros(e.day)
-    c.execute("UPDATE cs_versions SET last_accessed = ? WHERE secret_id = ? AND "
-              "version_id = ?", (day, e.originator_id.hex, e.version_id))
-    _update(c, e, touch=False, last_accessed=day)
-
-
-@on(KeyCreated)
-def _key_created(view: Any, e: KeyCreated, c: SQLiteCursor, position: int) -> None:
     c.execute("INSERT INTO cs_kms_keys VALUES (?, ?, ?, ?, ?, 'Enabled', NULL, ?)",
-              (e.originator_id.hex, e.key_id, e.arn, e.description, e.key_manager,
-               to_micros(e.timestamp)))
+              (e.originator_id.hex, e.key_id, e.arn, e.description, e.key_manager, at))
+    c.execute("INSERT INTO cs_kms_key_events VALUES (?, ?, ?, 'Enabled', NULL)",
+              (e.originator_id.hex, position, at))
 
 
-@on(KeyStateChanged)
-def _key_state_changed(view: Any, e: KeyStateChanged, c: SQLiteCursor, position: int) -> None:
+def _key_state_changed(e: KeyStateChanged, c: Any, position: int) -> None:
+    key = e.originator_id.hex
     deletion = None if e.deletion_date is None else to_micros(e.deletion_date)
     c.execute("UPDATE cs_kms_keys SET state = ?, deletion_date = ? WHERE aggregate_id = ?",
-              (e.state, deletion, e.originator_id.hex))
+              (e.state, deletion, key))
+    c.execute("SELECT at_max FROM cs_kms_key_events WHERE aggregate_id = ? "
+              "ORDER BY position DESC LIMIT 1", (key,))
+    row = c.fetchone()
+    at = to_micros(e.timestamp)
+    at_max = at if row is None else max(row[0], at)
+    c.execute("INSERT INTO cs_kms_key_events VALUES (?, ?, ?, ?, ?)",
+              (key, position, at_max, e.state, deletion))
 
 
-@on(AliasAssigned)
-def _alias_assigned(view: Any, e: AliasAssigned, c: SQLiteCursor, position: int) -> None:
+def _alias_assigned(e: AliasAssigned, c: Any, position: int) -> None:
     c.execute("INSERT INTO cs_kms_aliases VALUES (?, ?, ?) ON CONFLICT (aggregate_id) "
               "DO UPDATE SET alias = excluded.alias, key_id = excluded.key_id",
               (e.originator_id.hex, e.alias, e.key_id))
 
 
-@on(AliasRetargeted)
-def _alias_retargeted(view: Any, e: AliasRetargeted, c: SQLiteCursor, position: int) -> None:
+def _alias_retargeted(e: AliasRetargeted, c: Any, position: int) -> None:
     c.execute("UPDATE cs_kms_aliases SET key_id = ? WHERE aggregate_id = ?",
               (e.key_id, e.originator_id.hex))
 
 
-def _update(c: SQLiteCursor, e: Any, *, touch: bool, **columns: Any) -> None:
-    """One UPDATE of the secret's row; `touch` moves LastChangedDate, as every change of
-    value, labels, key, description, tags or deletion state does."""
-    if touch:
-        columns["last_changed_at"] = to_micros(e.timestamp)
-    assignments = ", ".join(f"{column} = ?" for column in columns)
-    c.execute(f"UPDATE cs_secrets SET {assignments} WHERE secret_id = ?",
-              (*columns.values(), e.originator_id.hex))
-
-
-def _upsert_tags(c: SQLiteCursor, secret_id: str, pairs: list[list[str]], position: int) -> None:
-    c.executemany("INSERT INTO cs_tags VALUES (?, ?, ?, ?) ON CONFLICT (secret_id, key) "
-                  "DO UPDATE SET value = excluded.value",
-                  [(secret_id, key, value, position * SEQ_STRIDE + i)
-                   for i, (key, value) in enumerate(pairs)])
+_KMS_HANDLERS: dict[type, KmsHandler] = {
+    KeyCreated: _key_created, KeyStateChanged: _key_state_changed,
+    AliasAssigned: _alias_assigned, AliasRetargeted: _alias_retargeted,
+}

@@ -1,34 +1,36 @@
 """Export the audit trail as CloudTrail log files (`{"Records": [...]}`) or JSON lines.
 
-Records are written in log order, streamed in pages, so a large trail never sits in memory.
+Records are written in log order, streamed in pages, so a large trail never sits in memory;
+each page is rendered from its events (`audit_records`), so `cursor` is a `TrailCursor`.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
-from eventsourcing.sqlite import SQLiteCursor
+from projections.audit_records import trail_cursor
 
 FORMATS = ("cloudtrail", "jsonl")
 _PAGE = 1000
 
 
-def records(cursor: SQLiteCursor, start: int = 0, end: int = 2**62) -> Iterator[str]:
-    """Each record's JSON text with `start <= event_time <= end` (microseconds), in log order."""
-    position = 0
+def records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0) -> Iterator[str]:
+    """Each record's JSON text with `start <= event_time <= end` (microseconds), in log order,
+    from the records after log position `after`."""
+    trail = trail_cursor(cursor)
+    position = after
     while True:
-        cursor.execute("SELECT position, record FROM audit_events WHERE position > ? "
-                       "AND event_time >= ? AND event_time <= ? ORDER BY position LIMIT ?",
-                       (position, start, end, _PAGE))
-        rows = cursor.fetchall()
-        for row in rows:
-            yield row[1]
+        trail.execute("SELECT position, value_hash, removed_version FROM audit_events "
+                      "WHERE position > ? AND event_time >= ? AND event_time <= ? "
+                      "ORDER BY position LIMIT ?", (position, start, end, _PAGE))
+        rows = [tuple(row) for row in trail.fetchall()]
+        yield from trail.record_texts(rows)
         if len(rows) < _PAGE:
             return
         position = rows[-1][0]
 
 
-def write(cursor: SQLiteCursor, out: TextIO, fmt: str, start: int = 0, end: int = 2**62) -> int:
+def write(cursor: Any, out: TextIO, fmt: str, start: int = 0, end: int = 2**62) -> int:
     """Write the trail to `out`; returns the number of records."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")

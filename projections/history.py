@@ -24,6 +24,7 @@ from ledger.events import (
     DeletionCancelled, DeletionScheduled, DescriptionChanged, KeyChanged, LabelMoved,
     SecretCreated, SecretDeleted, TagsChanged, VersionCreated, VersionReEncrypted, VersionRemoved,
 )
+from projections.integrity_status import IntegrityStatus
 
 # Entry kinds.
 CREATED = "created"
@@ -121,7 +122,7 @@ class Timeline:
     tags: dict[str, str] = field(default_factory=dict)
     kms_key_id: str | None = None
     status: str = "active"  # "active", "scheduled for deletion ..." or "deleted"
-    integrity: Any = None  # an IntegrityStatus, when verify was run
+    integrity: IntegrityStatus | None = None  # when verify was run
 
     @property
     def steps(self) -> int:
@@ -308,9 +309,8 @@ class _Builder:
             self._close(label, entry.step, e.timestamp)
         for lane in self.lanes.values():
             if lane.ended_step is None:
-                lane.ended_step, lane.ended_at, lane.end_reason = entry.step, e.timestamp, \
-                    "secret deleted"
-                lane.shredded = True
+                lane.ended_step, lane.ended_at = entry.step, e.timestamp
+                lane.end_reason, lane.shredded = "secret deleted", True
 
     def _removed(self, position: int, e: VersionRemoved) -> None:
         entry = self._add(position, e.timestamp, REMOVED, e.context,

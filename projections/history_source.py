@@ -48,7 +48,7 @@ def load_timeline(ledger: SecretsLedger, secret_id: str, at: datetime | None = N
     events = list(ledger.events.get(uuid_, lte=state["eventsReplayed"]))
     read_models = ledger.read_models
     read_models.refresh(read_models.audit, stop=end)
-    with read_models.store.reading() as cursor:
+    with read_models.audit_reading() as cursor:
         cursor.execute("SELECT version, position FROM cs_secret_events WHERE secret_id = ? "
                        "AND version <= ? ORDER BY version", (uuid_.hex, len(events)))
         positions = dict(cursor.fetchall())
@@ -68,12 +68,13 @@ def _records_naming(cursor: Any, names: Sequence[str], last_position: int,
                     until: int) -> list[tuple[int, dict]]:
     """Every record indexed under one of `names` as ResourceName, in log order."""
     marks = ", ".join("?" for _ in names)
-    cursor.execute("SELECT DISTINCT e.position, e.record FROM audit_lookup l "
-                   "JOIN audit_events e ON e.position = l.position "
+    cursor.execute("SELECT DISTINCT e.position, e.value_hash, e.removed_version "
+                   "FROM audit_lookup l JOIN audit_events e ON e.position = l.position "
                    f"WHERE l.attribute = 'ResourceName' AND l.value IN ({marks}) "
                    "AND l.position <= ? AND l.event_time <= ? ORDER BY e.position",
                    (*names, last_position, until))
-    return [(row[0], json.loads(row[1])) for row in cursor.fetchall()]
+    rows = [tuple(row) for row in cursor.fetchall()]
+    return list(zip([row[0] for row in rows], cursor.records(rows)))
 
 
 def load_report(ledger: SecretsLedger, start: datetime | None, end: datetime | None,

@@ -2,7 +2,8 @@
 
 The parameters, limits, errors and response shape are CloudTrail's. Every query is answered from
 an index: `audit_lookup (attribute, value, event_time, position)` when an attribute is given,
-`audit_events (event_time, position)` otherwise. Pages are keyset pages (the NextToken holds the
+`audit_events (event_time, position)` otherwise; the page's records are then rendered from
+their events (`audit_records`), so `cursor` is the `TrailCursor` of `ReadModels.read_audit`. Pages are keyset pages (the NextToken holds the
 last record's time and position plus a hash of the query), so records written while someone
 pages through never shift or repeat a page.
 """
@@ -20,6 +21,7 @@ from typing import Any
 from eventsourcing.sqlite import SQLiteCursor
 
 from ledger.errors import InvalidNextTokenException, LedgerError
+from projections.audit_records import to_json, trail_cursor
 from projections.audit_trail import resource_names
 from projections.cloudtrail import EVENT_SOURCE, lookup_username
 from projections.secret_view import to_micros
@@ -80,17 +82,19 @@ def _weighted_length(value: str) -> int:
     return len(value) + sum(value.count(ch) for ch in "_ ,\n")
 
 
-def lookup(cursor: SQLiteCursor, query: Query, max_results: int | None = None,
+def lookup(cursor: Any, query: Query, max_results: int | None = None,
            next_token: str | None = None) -> dict[str, Any]:
     """One page of matching records, newest first, shaped like LookupEvents' response."""
+    trail = trail_cursor(cursor)
     limit = MAX_RESULTS if max_results is None else max_results
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_RESULTS:
         raise InvalidMaxResultsException("MaxResults must be between 1 and 50.")
     after = _decode(next_token, query) if next_token is not None else None
     sql, params = _select(query, after, limit + 1)
-    cursor.execute(sql, params)
-    rows = cursor.fetchall()
-    response: dict[str, Any] = {"Events": [lookup_entry(row[2]) for row in rows[:limit]]}
+    trail.execute(sql, params)
+    rows = trail.fetchall()
+    records = trail.records([tuple(row[1:4]) for row in rows[:limit]])
+    response: dict[str, Any] = {"Events": [entry(record) for record in records]}
     if len(rows) > limit:
         last = rows[limit - 1]
         response["NextToken"] = _encode((last[0], last[1]), query)
@@ -117,8 +121,8 @@ def _select(query: Query, after: tuple[int, int] | None, limit: int) -> tuple[st
     if after is not None:
         where.append(f"({time_col} < ? OR ({time_col} = ? AND {pos_col} < ?))")
         params += [after[0], after[0], after[1]]
-    sql = (f"SELECT {time_col}, {pos_col}, e.record FROM {source} WHERE {' AND '.join(where)} "
-           f"ORDER BY {time_col} DESC, {pos_col} DESC LIMIT ?")
+    sql = (f"SELECT {time_col}, {pos_col}, e.value_hash, e.removed_version FROM {source} "
+           f"WHERE {' AND '.join(where)} ORDER BY {time_col} DESC, {pos_col} DESC LIMIT ?")
     return sql, [*params, limit]
 
 
@@ -130,24 +134,28 @@ def explain(cursor: SQLiteCursor, query: Query) -> str:
 
 
 def lookup_entry(record_json: str) -> dict[str, Any]:
-    """A LookupEvents `Events[]` entry around the full record (kept as a JSON string)."""
-    record = json.loads(record_json)
-    entry: dict[str, Any] = {
+    """A LookupEvents `Events[]` entry around the full record (given as its JSON text)."""
+    return entry(json.loads(record_json), record_json)
+
+
+def entry(record: dict[str, Any], record_json: str | None = None) -> dict[str, Any]:
+    """A LookupEvents `Events[]` entry around the full record."""
+    result: dict[str, Any] = {
         "EventId": record["eventID"], "EventName": record["eventName"],
         "ReadOnly": "true" if record["readOnly"] else "false",
     }
     access_key = record["userIdentity"].get("accessKeyId")
     if access_key:
-        entry["AccessKeyId"] = access_key
-    entry["EventTime"] = record["eventTime"]
-    entry["EventSource"] = record["eventSource"]
+        result["AccessKeyId"] = access_key
+    result["EventTime"] = record["eventTime"]
+    result["EventSource"] = record["eventSource"]
     username = lookup_username(record)
     if username:
-        entry["Username"] = username
-    entry["Resources"] = [{"ResourceType": "AWS::SecretsManager::Secret", "ResourceName": name}
+        result["Username"] = username
+    result["Resources"] = [{"ResourceType": "AWS::SecretsManager::Secret", "ResourceName": name}
                           for name in resource_names(record)]
-    entry["CloudTrailEvent"] = record_json
-    return entry
+    result["CloudTrailEvent"] = record_json if record_json is not None else to_json(record)
+    return result
 
 
 def _encode(after: tuple[int, int], query: Query) -> str:

@@ -24,6 +24,7 @@ from ledger.keys.kms_key import (
 )
 from projections.cloudtrail import secret_name_of
 from projections.history import DEFAULT_KEY, DENIAL_CODES
+from projections.integrity_status import IntegrityStatus
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ class PeriodReport:
     keys_changed: list[KeyChange] = field(default_factory=list)
     sensitive_secrets: list[str] = field(default_factory=list)  # names
     sensitive_reads: list[CallRow] = field(default_factory=list)
-    integrity: Any = None  # an IntegrityStatus, when verify was run
+    integrity: IntegrityStatus | None = None  # when verify was run
 
 
 def principal_of(record: Mapping[str, Any]) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.utils import retry
 from psycopg.sql import SQL
 
+from ledger.pg_storage import create_tables_once
 from ledger.sqldialect import PgCursor, pg_ddl
 from projections.store import ReadStoreQueries
 
@@ -25,10 +25,8 @@ class PgReadStore(ReadStoreQueries, PostgresTrackingRecorder):
         self.sql_create_statements += [SQL(pg_ddl(statement)) for statement in ddl]
         self.create_table()
 
-    @retry(IntegrityError, max_attempts=5, wait=0.2)
     def create_table(self) -> None:
-        """Retried: processes starting together can collide creating the same table."""
-        super().create_table()
+        create_tables_once(super().create_table, self.datastore, self.sql_create_statements)
 
     @contextmanager
     def writing(self) -> Iterator[PgCursor]:

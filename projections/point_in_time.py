@@ -1,11 +1,14 @@
 """The state of one secret, or of the whole ledger, as of a time or a log position.
 
-One secret: the current-state view's `cs_secret_events` index says how many of the secret's
-events fall inside the bound, and exactly those are replayed into the aggregate (bounded replay,
-`EventStore.get(id, lte=n)`). "As of T" is the prefix of the secret's stream before its first
-event stamped after T; "as of position N" is every event at or before notification N.
+Answered from the current-state view's history tables (`secret_history`): the bound cuts each
+stream into a prefix, and the state after that prefix is a checkpoint plus a few changes, so a
+secret with ten thousand events costs what one with ten does. "As of T" is the prefix of a stream
+before its first event stamped after T; "as of position N" is every event at or before
+notification N. `eventsReplayed` keeps its meaning: the length of that prefix.
 
-The whole ledger: the log up to the bound is replayed into a fresh in-memory current-state view.
+The bounded replays that once answered these questions stay here as the references the tests
+hold the indexed answers to: `secret_as_of_replayed` folds the secret's events into the
+aggregate, `ledger_as_of_replayed` replays the log into a scratch view.
 
 A value as of then is only ever read through an audited `GetSecretValue` by VersionId, as the
 asking caller: versions never change, so that is the value as of then, the read is recorded like
@@ -24,9 +27,9 @@ from ledger.context import Caller
 from ledger.errors import SECRET_NOT_FOUND, LedgerError, ResourceNotFoundException
 from ledger.events import LabelMoved
 from ledger.names import parse_secret_id
+from projections import current_queries, secret_history
 from projections.current_state import CurrentStateView
-from projections.runner import catch_up
-from projections import current_queries
+from projections.runner import Batch, catch_up
 from projections.secret_view import from_micros, to_micros
 from projections.store import open_store
 
@@ -62,6 +65,27 @@ def iso(moment: datetime | None) -> str | None:
 
 def secret_as_of(ledger: SecretsLedger, secret_id: str, bound: Bound) -> dict[str, Any]:
     """The secret's state within `bound` plus the history of every label move up to then."""
+    read_models = ledger.read_models
+    read_models.refresh(read_models.current)
+    with read_models.store.reading() as cursor:
+        uuid_ = _resolve(cursor, secret_id, bound)
+        found = secret_history.cut(cursor, uuid_.hex, bound)
+        if found is None:
+            raise ResourceNotFoundException(SECRET_NOT_FOUND)
+        position, version = found
+        secret = secret_history.state_at(cursor, uuid_.hex, position).view()
+        moves = secret_history.label_moves(cursor, uuid_.hex, position)
+    state = describe(secret, ledger)
+    state["asOf"] = bound.as_json()
+    state["eventsReplayed"] = version
+    state["labelHistory"] = [{"label": m[0], "at": iso(from_micros(m[2])), "fromVersion": m[3],
+                              "toVersion": m[4], "by": m[5], "requestId": m[6],
+                              "operation": m[7]} for m in moves]
+    return state
+
+
+def secret_as_of_replayed(ledger: SecretsLedger, secret_id: str, bound: Bound) -> dict[str, Any]:
+    """`secret_as_of` by a bounded replay of the secret's events into the aggregate."""
     read_models = ledger.read_models
     read_models.refresh(read_models.current)
     with read_models.store.reading() as cursor:
@@ -133,10 +157,9 @@ def _resolve(cursor: SQLiteCursor, secret_id: str, bound: Bound) -> UUID:
     """The secret the name or ARN meant then: the latest one by that name created by then."""
     ref = parse_secret_id(secret_id)
     for name in ref.candidate_names:
-        cursor.execute("SELECT s.secret_id, s.name, s.arn FROM cs_secrets s JOIN cs_secret_events e "
-                       "ON e.secret_id = s.secret_id AND e.version = 1 WHERE s.name = ? "
-                       + ("AND e.position <= ?" if bound.position is not None else "AND e.at <= ?")
-                       + " ORDER BY e.position DESC",
+        cursor.execute("SELECT secret_id, name, arn FROM cs_secrets WHERE name = ? "
+                       + ("AND position <= ?" if bound.position is not None
+                          else "AND created_at <= ?") + " ORDER BY position DESC",
                        (name, bound.position if bound.position is not None
                         else bound.at_micros))
         for row in cursor.fetchall():
@@ -199,6 +222,17 @@ def describe(secret: Any, ledger: SecretsLedger | None) -> dict[str, Any]:
 
 # ---- the whole ledger -----------------------------------------------------------------------
 
+def ledger_as_of(ledger: SecretsLedger, bound: Bound) -> dict[str, Any]:
+    """Every secret and KMS key as of the bound, from the view's history tables."""
+    read_models = ledger.read_models
+    read_models.refresh(read_models.current)
+    with read_models.store.reading() as cursor:
+        secrets = [state.view() for state in secret_history.secrets_as_of(cursor, bound)]
+        keys = secret_history.kms_keys_as_of(cursor, bound)
+    return {"asOf": bound.as_json(), "secrets": [describe(s, None) for s in secrets],
+            "kmsKeys": keys}
+
+
 class _UpToTime:
     """The current-state view fed only each stream's prefix stamped at or before T."""
 
@@ -207,17 +241,20 @@ class _UpToTime:
         self.name, self.topics, self.ddl, self.tables = view.name, view.topics, view.ddl, view.tables
         self._stopped: set[UUID] = set()
 
-    def process(self, cursor: SQLiteCursor, event: Any, position: int) -> None:
-        if event.originator_id in self._stopped:
-            return
-        if event.timestamp > self.at:
-            self._stopped.add(event.originator_id)
-            return
-        self.view.process(cursor, event, position)
+    def process(self, cursor: SQLiteCursor, events: Batch, start: int, reached: int) -> None:
+        kept = []
+        for position, event in events:
+            if event.originator_id in self._stopped:
+                continue
+            if event.timestamp > self.at:
+                self._stopped.add(event.originator_id)
+                continue
+            kept.append((position, event))
+        self.view.process(cursor, kept, start, reached)
 
 
-def ledger_as_of(ledger: SecretsLedger, bound: Bound) -> dict[str, Any]:
-    """Every secret and KMS key as of the bound, rebuilt from the log in a scratch view."""
+def ledger_as_of_replayed(ledger: SecretsLedger, bound: Bound) -> dict[str, Any]:
+    """`ledger_as_of` by replaying the log up to the bound into a scratch view."""
     view = CurrentStateView()
     store = open_store(None, view.ddl)
     try:

@@ -25,12 +25,15 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from projections import current_queries
+from projections.audit_records import TrailCursor
 from projections.audit_trail import AuditTrailView
 from projections.current_state import CurrentStateView
 from projections.leadership import RETRY, Leadership, lock_key
-from projections.runner import Progress, View, catch_up, catch_up_views
+from projections.log_reader import LogReader
+from projections.runner import BULK_BATCH, Progress, View, catch_up, catch_up_views
 from projections.secret_view import SecretView
 from projections.store import ReadStore, open_store
+from projections.view_schema import retire_stale_views
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -48,6 +51,8 @@ class ReadModels:
         self.audit = AuditTrailView(account_id)
         self.views: tuple[View, ...] = (self.current, self.audit)
         ddl = [s for v in self.views for s in v.ddl]
+        if store_factory is None and db_path is not None:
+            retire_stale_views(db_path, self.views)  # tables of an older shape: rebuild
         self.store: ReadStore = store_factory(ddl) if store_factory else open_store(db_path, ddl)
         self._locks = {view.name: threading.Lock() for view in self.views}
         # On PostgreSQL one process at a time catches the views up (see `leadership`); the
@@ -85,7 +90,7 @@ class ReadModels:
             for view in self.views:
                 self.store.reset(view.name, view.tables)
             return catch_up_views(self.recorder, self.mapper, self.views, self.store,
-                                  progress=progress)
+                                  progress=progress, batch=BULK_BATCH)
 
     @contextmanager
     def _all_locks(self) -> Iterator[None]:
@@ -154,10 +159,17 @@ class ReadModels:
     def default_key_arn(self) -> str | None:
         return self.read_current(current_queries.default_key_arn)
 
-    def read_audit(self, query: Callable[[SQLiteCursor], T]) -> T:
+    def read_audit(self, query: Callable[[TrailCursor], T]) -> T:
         self.refresh(self.audit)
-        with self.store.reading() as cursor:
+        with self.audit_reading() as cursor:
             return query(cursor)
+
+    @contextmanager
+    def audit_reading(self) -> Iterator[TrailCursor]:
+        """A read transaction on the views whose cursor also renders audit records (no
+        catch-up: see `read_audit`)."""
+        with self.store.reading() as cursor:
+            yield TrailCursor(cursor, LogReader(self.recorder, self.mapper), self.audit.account_id)
 
 
 def open_read_models(recorder: ApplicationRecorder, mapper: Mapper, data_dir: Path | None,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections.audit_trail import AuditTrailView
 from projections.current_state import CurrentStateView
-from projections.runner import Progress, View, catch_up_views
+from projections.runner import BULK_BATCH, Progress, View, catch_up_views
 from projections.store import open_store
 
 if TYPE_CHECKING:
@@ -68,7 +68,8 @@ def replay(ledger: SecretsLedger, into: Path | None = None,
         for position in sorted({p for p, _ in taken.values()}):
             behind = [v for v in views if taken[v.name][0] >= position]
             report.events += catch_up_views(ledger.recorder, ledger.mapper, behind, store,
-                                            stop=position, progress=progress)
+                                            stop=position, progress=progress,
+                                            batch=BULK_BATCH)
         for view in views:
             position, live_digest = taken[view.name]
             _, rebuilt_digest = store.digest(view.name, view.tables)

@@ -20,6 +20,7 @@ from projections.log_reader import LogReader
 from projections.store import ReadStore
 
 DEFAULT_BATCH = 1000
+BULK_BATCH = 10_000  # rebuilds: fewer, larger transactions (each commit is a sync)
 Progress = Callable[[int], None]
 Batch = Sequence[tuple[int, Any]]  # (position, event) in log order
 

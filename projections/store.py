@@ -48,10 +48,10 @@ class ReadStoreQueries:
         with self.reading() as cursor:
             position = self.position_in(cursor, view)
             for table in sorted(tables):
-                digest.update(table.encode() + b"\0")
                 cursor.execute(f"SELECT * FROM {table}")
-                for line in sorted(repr(tuple(row)) for row in cursor.fetchall()):
-                    digest.update(line.encode() + b"\n")
+                lines = sorted(map(repr, map(tuple, cursor.fetchall())))
+                text = "\n".join(lines) + "\n" if lines else ""
+                digest.update(table.encode() + b"\0" + text.encode())
         return position, digest.hexdigest()
 
 

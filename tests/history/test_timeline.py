@@ -139,3 +139,13 @@ def test_building_needs_the_secret_created_event_first():
         H.build_timeline([], [(1, {"eventName": "GetSecretValue", "resources": []})])
     assert H.short_principal("arn:aws:iam::1:user/a") == "user/a"
     assert H.short_principal("secretsmanager.amazonaws.com") == "secretsmanager.amazonaws.com"
+
+
+def test_a_batch_read_counts_once_per_secret_read(known, clock):
+    clock.now = at(19, 2, 0)
+    known.ledger.call("BatchGetSecretValue", {"SecretIdList": ["prod/db"]}, BOB,
+                      request_id="req-batch-0001")
+    t = load_timeline(known.ledger, "prod/db")
+    (batch,) = [e for e in t.of_kind(H.READ) if e.request_id == "req-batch-0001"]
+    assert batch.version_id == known.versions[3]  # AWSCURRENT then
+    assert batch.operation == "GetSecretValue"

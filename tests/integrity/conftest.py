@@ -14,6 +14,7 @@ from ledger.config import LedgerConfig
 from ledger.context import Caller
 from ledger.errors import LedgerError
 from ledger.secret import Limits
+from tests.grants import grant_full_access
 
 OPERATIONS = ("PutSecretValue", "GetSecretValue", "DescribeSecret", "UpdateSecret",
               "TagResource", "UpdateSecretVersionStage", "DeleteSecret", "RestoreSecret",
@@ -22,8 +23,10 @@ OPERATIONS = ("PutSecretValue", "GetSecretValue", "DescribeSecret", "UpdateSecre
 
 def open_ledger(data_dir: Path | None, clock, **config) -> SecretsLedger:
     settings = {"limits": Limits(max_versions=5), "digest_interval": None, **config}
-    return SecretsLedger(LedgerConfig(data_dir=data_dir, **settings), clock=clock,
-                         rng=random.Random(11))
+    ledger = SecretsLedger(LedgerConfig(data_dir=data_dir, **settings), clock=clock,
+                           rng=random.Random(11))
+    grant_full_access(ledger, "user/auditor")  # policies are enforced; the caller may do all
+    return ledger
 
 
 def random_history(ledger: SecretsLedger, caller: Caller, clock, rng: random.Random,

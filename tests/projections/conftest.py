@@ -12,6 +12,7 @@ from ledger.config import LedgerConfig
 from ledger.context import Caller
 from ledger.errors import LedgerError
 from ledger.secret import Limits
+from tests.grants import grant_full_access
 
 ACCOUNT = "123456789012"
 BOB = Caller(arn=f"arn:aws:iam::{ACCOUNT}:user/bob", access_key_id="AKIABOB0000000000002",
@@ -113,7 +114,9 @@ def history_ledger(ledger, clock, caller) -> tuple[SecretsLedger, History]:
 def make_ledger(data_dir, clock, max_versions: int = 10) -> SecretsLedger:
     config = LedgerConfig(data_dir=data_dir, limits=Limits(max_versions=max_versions,
                                                            version_min_age=timedelta(hours=24)))
-    return SecretsLedger(config, clock=clock, rng=random.Random(11))
+    ledger = SecretsLedger(config, clock=clock, rng=random.Random(11))
+    grant_full_access(ledger)
+    return ledger
 
 
 @pytest.fixture(scope="module", params=["memory", "sqlite"])

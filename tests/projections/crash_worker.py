@@ -23,9 +23,9 @@ class Slow:
         self.view = view
         self.name, self.topics, self.ddl, self.tables = view.name, view.topics, view.ddl, view.tables
 
-    def process(self, cursor: Any, event: Any, position: int) -> None:
-        time.sleep(0.001)
-        self.view.process(cursor, event, position)
+    def process(self, cursor: Any, events: Any, start: int, reached: int) -> None:
+        time.sleep(0.001 * len(events))
+        self.view.process(cursor, events, start, reached)
 
 
 def main(data_dir: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 
 from ledger.calls import ApiCallRecorded
 from ledger.events import VersionCreated, VersionRemoved
+from projections import export
 from tests.projections.cloudtrail_schema import check_record
 from tests.projections.conftest import ACCOUNT, BOB, CAROL
 
@@ -14,10 +15,8 @@ ARN_PREFIX = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
 
 
 def records(ledger) -> list[dict]:
-    rows = ledger.read_models.read_audit(
-        lambda c: (c.execute("SELECT record FROM audit_events ORDER BY position"),
-                   c.fetchall())[1])
-    return [json.loads(row[0]) for row in rows]
+    texts = ledger.read_models.read_audit(lambda c: list(export.records(c)))
+    return [json.loads(text) for text in texts]
 
 
 def named(ledger, name: str) -> list[dict]:

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 import pytest
 
 from ledger.errors import LedgerError
+from projections import export
 from projections.point_in_time import (
     Bound, label_history, ledger_as_of, secret_as_of, value_as_of,
 )
@@ -93,10 +94,8 @@ def test_the_value_as_of_then_is_an_audited_read(ledger, prod_db, caller):
     answer = value_as_of(ledger, state, caller)
     assert answer == {"label": "AWSCURRENT", "versionId": prod_db["v2"],
                       "SecretString": "Pit-value-two"}
-    records = ledger.read_models.read_audit(lambda c: (
-        c.execute("SELECT record FROM audit_events WHERE position > ?", (before,)),
-        c.fetchall())[1])
-    [record] = [json.loads(r[0]) for r in records]
+    records = ledger.read_models.read_audit(lambda c: list(export.records(c, after=before)))
+    [record] = [json.loads(text) for text in records]
     assert record["eventName"] == "GetSecretValue"
     assert record["requestParameters"] == {"secretId": state["arn"], "versionId": prod_db["v2"]}
     assert record["userIdentity"]["arn"] == caller.arn

@@ -15,6 +15,7 @@ from ledger.secret import Limits
 from ledger.shapes import secret_entry
 from projections.replay import replay
 from tests.conftest import Clock
+from tests.grants import grant_full_access
 
 NAMES = ["a", "b", "c/d"]
 CALLERS = [Caller(arn=f"arn:aws:iam::123456789012:user/{n}", access_key_id=f"AKIA{n.upper()}")
@@ -71,6 +72,7 @@ def test_live_views_equal_a_rebuild_and_the_aggregates(steps):
     ledger = SecretsLedger(LedgerConfig(limits=Limits(max_versions=4,
                                                       version_min_age=timedelta(hours=2))),
                            clock=clock, rng=random.Random(3))
+    grant_full_access(ledger, "user/ann", "user/ben")
     for index, (operation, name_index, n) in enumerate(steps):
         apply(ledger, clock, operation, NAMES[name_index], n)
         if index % 7 == 0:

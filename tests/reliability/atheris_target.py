@@ -25,8 +25,7 @@ with atheris.instrument_imports(include=["tools.awsjson", "ledger"]):
 
 OPERATIONS = sorted(HANDLERS)
 LEDGER = SecretsLedger()
-CALLER = Caller(arn="arn:aws:iam::123456789012:user/fuzz", access_key_id="AKIAFUZZ0000000001",
-                principal_id="AIDAFUZZ")
+CALLER = Caller.system()  # trusted, so inputs reach the operations, not just the policy check
 SEEDS = {
     "CreateSecret": {"Name": "seed", "SecretString": "v", "Tags": [{"Key": "k", "Value": "v"}],
                      "ClientRequestToken": "0" * 32},

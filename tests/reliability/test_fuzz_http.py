@@ -56,7 +56,7 @@ def _signed(server: ServerProcess, operation: str, body: bytes,
 def test_hostile_requests_get_aws_errors_and_change_nothing(server, request):
     seen: Counter[str] = Counter()
     codes: Counter[str] = Counter()
-    with only_refusals_recorded(server.data_dir) as answered:
+    with only_refusals_recorded(server.data_dir, verify=True) as answered:
 
         @_settings(request.config.getoption("--slow"))
         @given(hostile_requests())
@@ -76,7 +76,7 @@ def test_hostile_requests_get_aws_errors_and_change_nothing(server, request):
     passed_auth = sum(n for code, n in codes.items() if code not in AUTH_CODES)
     print(f"\nhostile HTTP: {answered.count} requests, {passed_auth} past authentication; "
           f"answers {dict(codes.most_common())}; cases {dict(sorted(seen.items()))}")
-    assert passed_auth >= answered.count // 4, "too few requests reached the JSON layer"
+    assert passed_auth >= answered.count // 2, "too few requests reached the JSON layer"
 
 
 @pytest.mark.parametrize("form", ["open_lists", "closed_lists", "in_member", "objects"])

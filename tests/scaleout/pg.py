@@ -25,17 +25,19 @@ def require_postgres() -> None:
         pytest.skip(SKIP_REASON)
 
 
-def connect(**overrides: object):
+def connection_settings() -> dict[str, str]:
+    return {"dbname": os.environ["POSTGRES_DBNAME"], "host": os.environ["POSTGRES_HOST"],
+            "port": os.environ.get("POSTGRES_PORT", "5432"), "user": os.environ["POSTGRES_USER"],
+            "password": os.environ["POSTGRES_PASSWORD"]}
+
+
+def connect(settings: dict[str, str] | None = None, **overrides: object):
     import psycopg
-    return psycopg.connect(dbname=os.environ["POSTGRES_DBNAME"], host=os.environ["POSTGRES_HOST"],
-                           port=os.environ.get("POSTGRES_PORT", "5432"),
-                           user=os.environ["POSTGRES_USER"],
-                           password=os.environ["POSTGRES_PASSWORD"], autocommit=True,
-                           **overrides)
+    return psycopg.connect(**(settings or connection_settings()), autocommit=True, **overrides)
 
 
-def drop_schema(name: str) -> None:
-    with connect() as connection:
+def drop_schema(name: str, settings: dict[str, str] | None = None) -> None:
+    with connect(settings) as connection:
         connection.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
 
 
@@ -43,11 +45,11 @@ def drop_schema(name: str) -> None:
 def fresh_schema() -> Iterator[str]:
     """A schema name no test used before; the schema (if created) is dropped on exit."""
     require_postgres()
-    name = f"t_{uuid.uuid4().hex[:16]}"
+    name, settings = f"t_{uuid.uuid4().hex[:16]}", connection_settings()
     try:
         yield name
     finally:
-        drop_schema(name)
+        drop_schema(name, settings)
 
 
 def schema_env(schema: str) -> dict[str, str]:

@@ -11,7 +11,7 @@ escaping), in text and in attributes alike.
 from __future__ import annotations
 
 from projections.history import STANDARD_LABELS, Timeline
-from projections.integrity_status import INVALID, VALID
+from projections.integrity_status import INVALID, VALID, IntegrityStatus
 from projections.period_report import PeriodReport
 from tools.render import layout, svg
 from tools.render.layout import Bars, Fields, Table
@@ -66,16 +66,16 @@ def page(title: str, body: list[str]) -> str:
         *body, "</body>", "</html>", ""])
 
 
-def integrity_box(status: object) -> str:
+def integrity_box(status: IntegrityStatus | None) -> str:
     if status is None:
         return '<div class="integrity unavailable" id="integrity">integrity not checked</div>'
-    state = getattr(status, "state")
+    state = status.state
     css = "valid" if state == VALID else "invalid" if state == INVALID else "unavailable"
-    lines = "\n".join(getattr(status, "lines"))
+    lines = "\n".join(status.lines)
     details = (f"<details><summary>verify report</summary><pre>{h(lines)}</pre></details>"
                if lines else "")
     return (f'<div class="integrity {css}" id="integrity" data-state="{h(state)}">'
-            f'{h(getattr(status, "summary"))}{details}</div>')
+            f'{h(status.summary)}{details}</div>')
 
 
 def fields(block: Fields) -> str:

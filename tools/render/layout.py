@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from projections.history import DEFAULT_KEY, Timeline, short_principal
-from projections.period_report import PeriodReport
+from projections.period_report import CallRow, PeriodReport
 
 
 @dataclass
@@ -110,7 +110,7 @@ def _ranked(counts: Counter, shorten: bool = False) -> list[tuple[str, int]]:
     return [(short_principal(k) if shorten else k, n) for k, n in ranked]
 
 
-def call_table(title: str, rows_in: list, kind: str, with_error: bool) -> Table:
+def call_table(title: str, rows_in: list[CallRow], kind: str, with_error: bool) -> Table:
     headers = ["When", "Who", "Operation", "Secret"]
     headers += ["Error", "Message"] if with_error else ["Version"]
     headers += ["Request", "Source IP"]

@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from projections import history as H
-from projections.history import Entry, Span, Timeline, short_principal
+from projections.history import Entry, Span, Timeline
 from tools.render.layout import iso
 from tools.render.safe import h
 
@@ -283,6 +283,3 @@ def bar_chart(title: str, counts: Sequence[tuple[str, int]], width: int = 520,
     out.append("</svg>")
     return "\n".join(out)
 
-
-__all__ = ["swimlanes", "bar_chart", "marker_count", "legend_swatch", "band_swatch",
-           "MARKER_KINDS", "short_principal"]

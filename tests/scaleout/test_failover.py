@@ -1,0 +1,59 @@
+"""kill -9 the process running the projections while writes stream in: another process takes
+over and the read models converge, with no event skipped or applied twice."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from projections.replay import replay
+from tests.scaleout.cluster import (
+    Cluster, Workload, check_audit_records, check_versions_and_labels, create_secrets,
+    run_clients,
+)
+from tests.scaleout.pg import fresh_schema
+
+pytestmark = pytest.mark.postgres
+
+
+def test_the_projections_survive_kill_9_of_the_process_running_them(tmp_path):
+    with fresh_schema() as schema:
+        cluster = Cluster(tmp_path, schema, 3).start()
+        try:
+            names = [f"failover/{i}" for i in range(6)]
+            initial = create_secrets(cluster.servers[0].url, names)
+            leader = cluster.wait_for_leader()
+            victim = next(s for s in cluster.servers if s.process.pid == leader)
+            survivors = [s for s in cluster.servers if s is not victim]
+            work, stop = Workload(), threading.Event()
+            targets = [(s.url, i * 10 + j) for i, s in enumerate(survivors) for j in range(2)]
+            writers = threading.Thread(target=run_clients, args=(
+                targets, lambda url, seed: work.run_updates(url, names, 10_000, seed, stop)))
+            writers.start()
+            try:
+                time.sleep(1.5)
+                reader = cluster.reader()
+                killed_at = reader.recorder.max_notification_id()
+                victim.process.kill()  # SIGKILL: no cleanup, its session just ends
+                victim.process.wait()
+                successor = cluster.wait_for_leader(timeout=30, other_than=leader)
+                assert successor in {s.process.pid for s in survivors}
+                time.sleep(1.5)  # more writes, now projected by the successor
+            finally:
+                stop.set()
+                writers.join()
+            try:
+                assert work.errors == []
+                assert reader.recorder.max_notification_id() > killed_at
+                check_versions_and_labels(reader, initial, work.acknowledged)
+                check_audit_records(reader, work.request_ids)  # every position, once
+                assert not reader.read_models.leadership.leading
+                report = replay(reader)
+                assert report.equal, report.as_json()
+                end = reader.recorder.max_notification_id()
+                assert set(reader.read_models.positions().values()) == {end}
+            finally:
+                reader.close()
+        finally:
+            cluster.stop()
