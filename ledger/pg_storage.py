@@ -11,6 +11,7 @@ shared SQL names its tables without a schema, as on SQLite.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -20,14 +21,18 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, InternalError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError, InterfaceError, InternalError, OperationalError, StoredEvent,
+)
+from eventsourcing.utils import retry
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg.sql import SQL, Identifier
 
-from ledger.integrity.chain import INTEGRITY_DDL
+from ledger.integrity.chain import INTEGRITY_DDL, previous_hashes
 from ledger.integrity.store import Dialect, SqlIntegrityStore
 from ledger.pg_settings import check_schema
 from ledger.sqldialect import PgCursor, pg_ddl
+from ledger.keys.keystore import KeyStoreChanges
 from ledger.storage import KEYSTORE_DDL, SqlKeyStore, shreds
 
 log = logging.getLogger(__name__)
@@ -143,24 +148,43 @@ class PostgresLedgerRecorder(SqlKeyStore, PostgresApplicationRecorder):
         create_tables_once(super().create_table, self.datastore, self.sql_create_statements)
 
     # ---- writing ----------------------------------------------------------------------------
-    def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[Any],
-                                       stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        assert ids is not None
-        connection = curs.connection
-        # A nested pipeline block syncs on exit, so a clash in the key store raises here, as
-        # IntegrityError, and the whole save rolls back.
-        with connection.pipeline(), connection.cursor() as cursor:
-            self._record_with_events(PgCursor(cursor), stored_events, ids,
-                                     kwargs.get("key_changes"))
-        return ids
-
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super().insert_events(stored_events, **kwargs)
-        if shreds(kwargs.get("key_changes")):
+        """Events, hash chain rows and key store rows in one transaction, in two round trips
+        while the events table is locked: the insert, then the rest with the COMMIT (instead
+        of eventsourcing's nested pipelines, which wait for the server several times)."""
+        if not stored_events:
+            return []
+        changes: KeyStoreChanges | None = kwargs.get("key_changes")
+        rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic,
+                                               e.state) for e in stored_events]
+        with self.datastore.get_connection() as connection:
+            try:
+                ids = self._insert_in_pipeline(connection, stored_events, rows, changes)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    connection.execute("ROLLBACK")
+                raise
+        if shreds(changes):
             self.reclaim_key_space()
+        return ids
+
+    def _insert_in_pipeline(self, connection: psycopg.Connection[Any],
+                            stored_events: Sequence[StoredEvent], rows: list[Any],
+                            changes: KeyStoreChanges | None) -> list[int]:
+        with connection.pipeline() as pipeline, connection.cursor() as cursor, \
+                connection.cursor() as inserted:
+            cursor.execute("BEGIN")
+            known = previous_hashes(PgCursor(connection.cursor()), stored_events)  # unlocked
+            self._lock_table(cursor)
+            self._notify_channel(cursor)
+            inserted.execute(self.insert_events_statement, (rows,), prepare=True)
+            pipeline.sync()  # raises IntegrityError here if another writer got there first
+            ids = [row["notification_id"] for row in inserted.fetchall()]
+            self._record_with_events(PgCursor(cursor), stored_events, ids, changes, known)
+            cursor.execute("COMMIT")
+            pipeline.sync()  # a key store clash fails here, and nothing is kept
         return ids
 
     def reclaim_key_space(self) -> None:

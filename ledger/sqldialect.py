@@ -16,6 +16,7 @@ from typing import Any
 _INTEGER = re.compile(r"\bINTEGER\b")
 _BLOB = re.compile(r"\bBLOB\b")
 _WITHOUT_ROWID = re.compile(r"\s*\bWITHOUT ROWID\b")
+_VALUES = re.compile(r"^(INSERT INTO \w+ VALUES )(\((?:\?, )*\?\))(.*)$", re.S)
 
 
 @lru_cache(maxsize=1024)
@@ -72,9 +73,19 @@ class PgCursor:
         return self
 
     def executemany(self, sql: str, seq_of_params: Iterable[Sequence[Any]]) -> None:
+        """An `INSERT ... VALUES (?, ...)` becomes one multi-row INSERT: psycopg's executemany
+        waits for the server, a single statement can stay in the pipeline until commit. The
+        rows must not repeat a key that an ON CONFLICT clause resolves."""
         rows = [tuple(params) for params in seq_of_params]
-        if rows:
+        if not rows:
+            return
+        match = _VALUES.match(sql)
+        if match is None:
             self._cursor.executemany(pg_statement(sql), rows)
+            return
+        head, group, tail = match.groups()
+        statement = head + ", ".join([group] * len(rows)) + tail
+        self._cursor.execute(pg_statement(statement), [v for row in rows for v in row])
 
     def fetchone(self) -> Row | None:
         return self._cursor.fetchone()

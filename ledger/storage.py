@@ -34,9 +34,10 @@ class SqlKeyStore:
         raise NotImplementedError
 
     def _record_with_events(self, c: Any, stored_events: Sequence[StoredEvent],
-                            ids: Sequence[int], changes: KeyStoreChanges | None) -> None:
-        """Inside the events' transaction, after their insert."""
-        record_sqlite(c, stored_events, ids)  # the hash chain, in the same transaction
+                            ids: Sequence[int], changes: KeyStoreChanges | None,
+                            known: dict[tuple[str, int], bytes] | None = None) -> None:
+        """Inside the events' transaction, after their insert (`known`: see record_sqlite)."""
+        record_sqlite(c, stored_events, ids, known)  # the hash chain, same transaction
         if changes:
             self._write_keys(c, changes)
 

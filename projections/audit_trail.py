@@ -81,6 +81,7 @@ class AuditTrailView:
                     pending.removals[position] = (request_id, e.version_id)
         if records:
             cursor.executemany("INSERT INTO audit_events VALUES (?, ?, ?, ?, ?)", records)
+            lookups.sort()
             cursor.executemany("INSERT INTO audit_lookup VALUES (?, ?, ?, ?)", lookups)
         pending.write()
 

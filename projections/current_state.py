@@ -5,9 +5,11 @@ Tables that show the present (`cs_secrets`, `cs_versions`, `cs_labels`, `cs_tags
 DescribeSecret and the listings. History is kept beside them:
 
     cs_secret_events       one row per secret event: its position, stream version, time, the
-                           latest time so far in the stream (`at_max`, so "as of T" is an index
-                           seek even if a clock stepped back) and its change (`secret_fold`)
-    cs_secret_checkpoints  the whole state every CHECKPOINT_EVERY events of a secret
+                           latest time so far in the stream (`at_max`: it only grows, so "as
+                           of T" cuts a stream where a clock stepped back too) and its change
+                           (`secret_fold`)
+    cs_secret_checkpoints  the whole state every CHECKPOINT_EVERY events of a secret, indexed by
+                           position and by `at_max`
     cs_label_moves         who moved which label when
     cs_kms_key_events      each KMS key's state after each of its events
 
@@ -22,6 +24,7 @@ current, so read-your-writes catch-ups do not reload the secret they just wrote.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from eventsourcing.utils import get_topic
@@ -56,14 +59,16 @@ DDL = [
     "value TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (secret_id, key))",
     "CREATE TABLE IF NOT EXISTS cs_label_moves (secret_id TEXT NOT NULL, label TEXT NOT NULL, "
     "position INTEGER NOT NULL, at INTEGER NOT NULL, from_version TEXT, to_version TEXT, "
-    "by_arn TEXT, request_id TEXT, operation TEXT, PRIMARY KEY (secret_id, label, position))",
+    "by_arn TEXT, request_id TEXT, operation TEXT, PRIMARY KEY (secret_id, position)) "
+    "WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS cs_secret_events (secret_id TEXT NOT NULL, "
     "position INTEGER NOT NULL, version INTEGER NOT NULL, at INTEGER NOT NULL, "
     "at_max INTEGER NOT NULL, change BLOB, PRIMARY KEY (secret_id, position)) WITHOUT ROWID",
-    "CREATE INDEX IF NOT EXISTS cs_secret_events_by_time ON cs_secret_events (secret_id, at_max)",
     "CREATE TABLE IF NOT EXISTS cs_secret_checkpoints (secret_id TEXT NOT NULL, "
-    "position INTEGER NOT NULL, version INTEGER NOT NULL, state BLOB NOT NULL, "
-    "PRIMARY KEY (secret_id, position)) WITHOUT ROWID",
+    "position INTEGER NOT NULL, version INTEGER NOT NULL, at_max INTEGER NOT NULL, "
+    "state BLOB NOT NULL, PRIMARY KEY (secret_id, position)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS cs_secret_checkpoints_by_time "
+    "ON cs_secret_checkpoints (secret_id, at_max)",
     "CREATE TABLE IF NOT EXISTS cs_kms_keys (aggregate_id TEXT PRIMARY KEY, "
     "key_id TEXT NOT NULL UNIQUE, arn TEXT NOT NULL, "
     "description TEXT, key_manager TEXT, state TEXT NOT NULL, deletion_date INTEGER, "
@@ -78,7 +83,7 @@ DDL = [
 TABLES = {
     "cs_secrets": "secret_id", "cs_versions": "secret_id, version_id",
     "cs_labels": "secret_id, label", "cs_tags": "secret_id, key",
-    "cs_label_moves": "secret_id, label, position", "cs_secret_events": "secret_id, position",
+    "cs_label_moves": "secret_id, position", "cs_secret_events": "secret_id, position",
     "cs_secret_checkpoints": "secret_id, position", "cs_kms_keys": "aggregate_id",
     "cs_kms_key_events": "aggregate_id, position", "cs_kms_aliases": "aggregate_id",
 }
@@ -176,7 +181,8 @@ class _Batch:
         self.event_rows.append((secret_id, position, version, at, state.at_max,
                                 None if change is None else pack(change)))
         if version % CHECKPOINT_EVERY == 0:
-            self.checkpoint_rows.append((secret_id, position, version, state.checkpoint()))
+            self.checkpoint_rows.append((secret_id, position, version, state.at_max,
+                                         state.checkpoint()))
         if type(event) is LabelMoved:
             caller = event.context.get("caller") or {}
             self.move_rows.append((secret_id, event.label, position, at, event.from_version,
@@ -186,8 +192,10 @@ class _Batch:
 
     def write(self) -> None:
         c = self.cursor
+        self.event_rows.sort(key=itemgetter(0, 1))  # key order: each insert lands beside
+        self.move_rows.sort(key=itemgetter(0, 2))  # the one before, in the same page
         _many(c, "INSERT INTO cs_secret_events VALUES (?, ?, ?, ?, ?, ?)", self.event_rows)
-        _many(c, "INSERT INTO cs_secret_checkpoints VALUES (?, ?, ?, ?)", self.checkpoint_rows)
+        _many(c, "INSERT INTO cs_secret_checkpoints VALUES (?, ?, ?, ?, ?)", self.checkpoint_rows)
         _many(c, "INSERT INTO cs_label_moves VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self.move_rows)
         secrets, versions, labels, tags = [], [], [], []
         gone_versions, gone_labels, gone_tags = [], [], []

@@ -13,19 +13,20 @@ from typing import Any
 
 from eventsourcing.persistence import (
     ApplicationRecorder, Mapper, MapperDeserialisationError, find_id_convertor,
+    pass_through_convertor,
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import resolve_topic
 
 Row = tuple[int, Any, int, str, bytes]  # position, originator id, version, topic, state
-_MAX_IDS = 1000  # originator ids remembered between batches
+_MAX_IDS = 100_000  # originator ids remembered
 
 
 class LogReader:
     def __init__(self, recorder: ApplicationRecorder, mapper: Mapper) -> None:
         self.recorder, self.mapper = recorder, mapper
         self._sqlite = isinstance(recorder, SQLiteApplicationRecorder)
-        self._classes: dict[str, tuple[type, int]] = {}
+        self._classes: dict[str, tuple[type, int, str | None]] = {}
         self._convertors: dict[tuple[type, type], Callable[[Any], Any]] = {}
         self._ids: dict[Any, Any] = {}
 
@@ -94,15 +95,38 @@ class LogReader:
     def _decode_all(self, rows: list[Row]) -> list[tuple[Row, Any]]:
         if len(self._ids) > _MAX_IDS:
             self._ids.clear()
-        return [(row, self._decode(row)) for row in rows]
+        mapper = self.mapper
+        if mapper.cipher or mapper.compressor:
+            return [(row, self._decode(row)) for row in rows]
+        decode, classes, ids = mapper.transcoder.decode, self._classes, self._ids
+        decoded = []
+        for row in rows:
+            position, stored_id, version, topic, state = row
+            found = classes.get(topic)
+            if found is None or found[2] is not None:
+                decoded.append((row, self._decode(row)))
+                continue
+            try:
+                event_state = decode(state)
+            except Exception as error:
+                raise self._undecodable(row, error) from error
+            originator_id = ids.get(stored_id)
+            if originator_id is None:
+                originator_id = self._originator_id(found[0], stored_id)
+            event_state["originator_id"] = originator_id
+            event_state["originator_version"] = version
+            if "class_version" in event_state:
+                decoded.append((row, self._decode(row)))
+                continue
+            event = object.__new__(found[0])
+            object.__setattr__(event, "__dict__", event_state)
+            decoded.append((row, event))
+        return decoded
 
     def _decode(self, row: Row) -> Any:
-        position, originator_id, version, topic, state = row
-        found = self._classes.get(topic)
-        if found is None:
-            cls = resolve_topic(topic)
-            found = self._classes[topic] = (cls, getattr(cls, "class_version", 1))
-        cls, class_version = found
+        """One event, every step of the mapper (the general path)."""
+        position, stored_id, version, topic, state = row
+        cls, class_version, _ = self._class(topic)
         mapper = self.mapper
         try:
             if mapper.cipher:
@@ -111,11 +135,8 @@ class LogReader:
                 state = mapper.compressor.decompress(state)
             event_state: dict[str, Any] = mapper.transcoder.decode(state)
         except Exception as error:
-            raise MapperDeserialisationError(
-                f"Failed to deserialise state of stored event with topic '{topic}', "
-                f"originator_id '{originator_id}' and originator_version {version}: "
-                f"{error}") from error
-        event_state["originator_id"] = self._originator_id(cls, originator_id)
+            raise self._undecodable(row, error) from error
+        event_state["originator_id"] = self._originator_id(cls, stored_id)
         event_state["originator_version"] = version
         from_version = event_state.pop("class_version", 1)
         while from_version < class_version:
@@ -125,17 +146,34 @@ class LogReader:
         object.__setattr__(event, "__dict__", event_state)
         return event
 
-    def _originator_id(self, cls: type, stored: Any) -> Any:
-        """The stored id as the recorder and then the mapper convert it, remembered."""
-        key = (cls, stored)
-        found = self._ids.get(key)
+    def _class(self, topic: str) -> tuple[type, int, str | None]:
+        """(class, its class_version, why the fast path cannot take it or None)."""
+        found = self._classes.get(topic)
         if found is None:
-            value = stored
-            if self._sqlite and isinstance(stored, str):
-                value = getattr(self.recorder, "convert_originator_id")(stored)
-            kind = (cls, type(value))
-            convertor = self._convertors.get(kind)
-            if convertor is None:
-                convertor = self._convertors[kind] = find_id_convertor(cls, type(value))
-            found = self._ids[key] = convertor(value)
+            cls = resolve_topic(topic)
+            class_version = getattr(cls, "class_version", 1)
+            slow = "upcasts" if class_version > 1 else None
+            found = self._classes[topic] = (cls, class_version, slow)
         return found
+
+    def _originator_id(self, cls: type, stored: Any) -> Any:
+        """The stored id as the recorder and then the mapper convert it. A UUID passes every
+        event class's convertor unchanged, so it is remembered for any class."""
+        value = stored
+        if self._sqlite and isinstance(stored, str):
+            value = getattr(self.recorder, "convert_originator_id")(stored)
+        kind = (cls, type(value))
+        convertor = self._convertors.get(kind)
+        if convertor is None:
+            convertor = self._convertors[kind] = find_id_convertor(cls, type(value))
+        if type(value) is not str:
+            assert convertor is pass_through_convertor
+            self._ids[stored] = value
+            return value
+        return convertor(value)
+
+    @staticmethod
+    def _undecodable(row: Row, error: Exception) -> MapperDeserialisationError:
+        return MapperDeserialisationError(
+            f"Failed to deserialise state of stored event with topic '{row[3]}', "
+            f"originator_id '{row[1]}' and originator_version {row[2]}: {error}")

@@ -14,6 +14,8 @@ from ledger.codec import unpack
 from projections import secret_fold
 from projections.secret_fold import SecretState
 
+_END = 2**62
+
 
 class BoundLike(Protocol):
     position: int | None
@@ -29,9 +31,20 @@ def cut(cursor: Any, secret_id: str, bound: BoundLike) -> tuple[int, int] | None
                        "AND position <= ? ORDER BY position DESC LIMIT 1",
                        (secret_id, bound.position))
     else:
-        cursor.execute("SELECT position, version FROM cs_secret_events WHERE secret_id = ? "
+        # Between the last checkpoint within the bound and the first one past it lie fewer
+        # than CHECKPOINT_EVERY events: the cut is among them.
+        at = bound.at_micros
+        cursor.execute("SELECT position FROM cs_secret_checkpoints WHERE secret_id = ? "
                        "AND at_max <= ? ORDER BY at_max DESC, position DESC LIMIT 1",
-                       (secret_id, bound.at_micros))
+                       (secret_id, at))
+        within = cursor.fetchone()
+        cursor.execute("SELECT position FROM cs_secret_checkpoints WHERE secret_id = ? "
+                       "AND at_max > ? ORDER BY at_max, position LIMIT 1", (secret_id, at))
+        past = cursor.fetchone()
+        cursor.execute("SELECT position, version FROM cs_secret_events WHERE secret_id = ? "
+                       "AND position >= ? AND position < ? AND at_max <= ? "
+                       "ORDER BY position DESC LIMIT 1",
+                       (secret_id, within[0] if within else 0, past[0] if past else _END, at))
     row = cursor.fetchone()
     return (row[0], row[1]) if row is not None else None
 

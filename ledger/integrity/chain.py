@@ -60,14 +60,35 @@ def _chain(stored_events: Sequence[StoredEvent], positions: Sequence[int],
 
 
 def record_sqlite(cursor: Any, stored_events: Sequence[StoredEvent],
-                  positions: Sequence[int]) -> None:
-    """Called by the SQLite recorder after the insert, in the same transaction."""
-    def previous(oid: str, version: int) -> bytes | None:
-        cursor.execute(_PREVIOUS_HASH, (oid, version))
-        row = cursor.fetchone()
-        return bytes(row[0]) if row else None
+                  positions: Sequence[int],
+                  known: dict[tuple[str, int], bytes] | None = None) -> None:
+    """Called by the SQL recorders (SQLite, PostgreSQL) after the insert, in the same
+    transaction. `known`: the predecessors' hashes, if read already (`previous_hashes`)."""
+    if known is None:
+        known = previous_hashes(cursor, stored_events)
+    cursor.executemany(_INSERT_HASH, _chain(stored_events, positions,
+                                            lambda oid, version: known.get((oid, version))))
 
-    cursor.executemany(_INSERT_HASH, _chain(stored_events, positions, previous))
+
+def previous_hashes(cursor: Any, stored_events: Sequence[StoredEvent]
+                    ) -> dict[tuple[str, int], bytes]:
+    """The recorded hash of each event's predecessor that this save does not itself hold, in
+    one query. A predecessor was committed before the save began (the writer read it), so
+    this may run before the events table is locked, keeping the lock short on a server."""
+    saved = {(originator_text(e.originator_id), e.originator_version) for e in stored_events}
+    wanted = sorted({(originator_text(e.originator_id), e.originator_version - 1)
+                     for e in stored_events if e.originator_version > 1} - saved)
+    if not wanted:
+        return {}
+    if len(wanted) == 1:
+        cursor.execute(_PREVIOUS_HASH, wanted[0])
+        row = cursor.fetchone()
+        return {wanted[0]: bytes(row[0])} if row else {}
+    rows = ", ".join("(?, ?)" for _ in wanted)
+    cursor.execute("SELECT originator_id, originator_version, hash FROM event_hashes WHERE "
+                   f"(originator_id, originator_version) IN (VALUES {rows})",
+                   [value for pair in wanted for value in pair])
+    return {(row[0], row[1]): bytes(row[2]) for row in cursor.fetchall()}
 
 
 @dataclass

@@ -13,7 +13,9 @@ from ledger.application import SecretsLedger
 from ledger.calls import ApiCallRecorded
 from ledger.config import LedgerConfig
 from ledger.context import Caller
-from ledger.events import SECRET_EVENTS, SecretCreated, SecretDeleted, VersionCreated, VersionRemoved
+from ledger.events import (
+    SECRET_EVENTS, SecretCreated, SecretDeleted, VersionCreated, VersionRemoved,
+)
 from projections.replay import replay
 from tests.reliability.eventlog import data_key_rows
 from tests.reliability.write_load import Attempt, Tally
@@ -33,10 +35,8 @@ class LogContents:
         return {key for key in self.versions
                 if key not in self.removed and key[0] not in self.deleted}
 
-    def secret_id(self, name: str) -> str | None:
-        found = [sid for sid, n in self.names.items() if n == name and sid not in self.deleted]
-        assert len(found) <= 1, f"two live secrets named {name}"
-        return found[0] if found else None
+
+_WANTED = {get_topic(c) for c in (SecretCreated, VersionCreated, VersionRemoved, SecretDeleted)}
 
 
 def read_log(ledger: SecretsLedger) -> LogContents:
@@ -58,9 +58,6 @@ def read_log(ledger: SecretsLedger) -> LogContents:
         elif isinstance(event, SecretDeleted):
             contents.deleted.add(secret)
     return contents
-
-
-_WANTED = {get_topic(c) for c in (SecretCreated, VersionCreated, VersionRemoved, SecretDeleted)}
 
 
 @dataclass
