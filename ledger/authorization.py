@@ -131,6 +131,7 @@ class Grant:
     identity: tuple[PolicyDocument, ...] = ()
     keys: dict[str, ContextValue] = field(default_factory=dict)
     region: str = ""
+    _key_requests: dict[tuple[str, str | None], AuthzRequest] = field(default_factory=dict)
 
     @property
     def unrestricted(self) -> bool:
@@ -321,14 +322,17 @@ class Authorizer:
     def key_decision(self, grant: Grant, action: str, key: KmsKey | None,
                      secret_arn: str | None = None) -> Decision:
         kms = self.ledger.kms
-        keys = dict(grant.keys)
-        keys.update(principal_context(grant.caller.arn,
-                                      via_service=f"secretsmanager.{kms.region}.amazonaws.com"))
-        if secret_arn and secret_arn != "*":
-            keys["kms:EncryptionContext:SecretARN"] = secret_arn
         arn = key.arn if key is not None else _alias_arn(kms, DEFAULT_ALIAS)
-        request = AuthzRequest(grant.caller.arn, self.account_id, action, arn, keys)
-        return evaluate_key(request, grant.identity, self.key_policy(key))
+        base = grant._key_requests.get((arn, secret_arn))
+        if base is None:  # one per key and secret: a call's KMS uses share its context keys
+            keys = dict(grant.keys)
+            keys.update(principal_context(
+                grant.caller.arn, via_service=f"secretsmanager.{kms.region}.amazonaws.com"))
+            if secret_arn and secret_arn != "*":
+                keys["kms:EncryptionContext:SecretARN"] = secret_arn
+            base = AuthzRequest(grant.caller.arn, self.account_id, action, arn, keys)
+            grant._key_requests[(arn, secret_arn)] = base
+        return evaluate_key(base.with_action(action), grant.identity, self.key_policy(key))
 
     def may_encrypt(self, caller: Caller, key: KmsKey) -> bool:
         """`key_access`: whether a key change may re-encrypt existing versions under `key`."""

@@ -335,10 +335,14 @@ class Principals:
         if not POLICY_NAME_PATTERN.fullmatch(policy_name):
             raise PrincipalError("A policy name is 1-128 characters of letters, digits and "
                                  "+=,.@_-.")
-        text = document if isinstance(document, str) else json.dumps(document)
+        text = document if isinstance(document, str) else json.dumps(document,
+                                                                    separators=(",", ":"))
+        size = len("".join(text.split()))  # IAM does not count white space
+        if size > IDENTITY_POLICY_MAX_CHARS:
+            raise PrincipalError(f"The policy is {size} characters without white space; the "
+                                 f"maximum is {IDENTITY_POLICY_MAX_CHARS}.")
         try:
-            parse_policy(text, PolicyKind.IDENTITY, name=policy_name,
-                         max_chars=IDENTITY_POLICY_MAX_CHARS)
+            parse_policy(text, PolicyKind.IDENTITY, name=policy_name, max_chars=len(text))
         except MalformedPolicyDocumentException as error:
             raise PrincipalError(error.message) from None
         if principal.policies.get(policy_name) == text:

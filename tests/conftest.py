@@ -12,7 +12,7 @@ from ledger.config import LedgerConfig
 from ledger.context import Caller
 from ledger.secret import Limits
 from tests.grants import grant_full_access
-from tests.scaleout.pg import store_env
+from tests.scaleout.pg import STORE_PARAMS, store_env
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,10 +55,7 @@ def caller() -> Caller:
                   principal_id="AIDAALICE")
 
 
-STORES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-
-
-@pytest.fixture(params=STORES)
+@pytest.fixture(params=STORE_PARAMS)
 def ledger(request, tmp_path, clock) -> Iterator[SecretsLedger]:
     """The ledger on each store; behaviour tests run against all three (postgres is skipped,
     with the reason shown, unless POSTGRES_* are set; each test gets its own schema). Policies

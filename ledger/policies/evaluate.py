@@ -87,8 +87,11 @@ class AuthzRequest:
         return not self.principal_arn.startswith("arn:")
 
     def with_action(self, action: str, resource_arn: str | None = None) -> AuthzRequest:
-        return AuthzRequest(self.principal_arn, self.account_id, action,
-                            resource_arn or self.resource_arn, self.context)
+        other = AuthzRequest(self.principal_arn, self.account_id, action,
+                             resource_arn or self.resource_arn, self.context)
+        if "_keys" in self.__dict__:  # same principal and context: reuse the built keys
+            other.__dict__["_keys"] = self.__dict__["_keys"]
+        return other
 
 
 @dataclass(frozen=True)

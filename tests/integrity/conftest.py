@@ -15,16 +15,18 @@ from ledger.context import Caller
 from ledger.errors import LedgerError
 from ledger.secret import Limits
 from tests.grants import grant_full_access
+from tests.scaleout.pg import STORE_PARAMS, store_env
 
 OPERATIONS = ("PutSecretValue", "GetSecretValue", "DescribeSecret", "UpdateSecret",
               "TagResource", "UpdateSecretVersionStage", "DeleteSecret", "RestoreSecret",
               "CreateSecret", "ListSecrets")
 
 
-def open_ledger(data_dir: Path | None, clock, **config) -> SecretsLedger:
+def open_ledger(data_dir: Path | None, clock, env: dict[str, str] | None = None,
+                **config) -> SecretsLedger:
     settings = {"limits": Limits(max_versions=5), "digest_interval": None, **config}
     ledger = SecretsLedger(LedgerConfig(data_dir=data_dir, **settings), clock=clock,
-                           rng=random.Random(11))
+                           rng=random.Random(11), env=env)
     grant_full_access(ledger, "user/auditor")  # policies are enforced; the caller may do all
     return ledger
 
@@ -64,6 +66,17 @@ def random_history(ledger: SecretsLedger, caller: Caller, clock, rng: random.Ran
             pass  # failed calls are recorded too
         made += 1
     return made
+
+
+@pytest.fixture(params=STORE_PARAMS)
+def any_ledger(request, tmp_path, clock) -> Iterator[SecretsLedger]:
+    """A ledger on each store (PostgreSQL: a schema of its own), for tests that only go
+    through the ledger, never around it to the database underneath."""
+    with store_env(request.param) as (store, env):
+        data_dir = None if request.param == "memory" else tmp_path / "d"
+        ledger = open_ledger(data_dir, clock, env, store=store)
+        yield ledger
+        ledger.close()
 
 
 @pytest.fixture

@@ -13,11 +13,6 @@ from ledger.secret import Limits
 from tests.integrity.conftest import open_ledger
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def any_ledger(request, tmp_path, clock):
-    return open_ledger(None if request.param == "memory" else tmp_path / "d", clock)
-
-
 def recorded(ledger) -> dict[tuple[str, int], tuple[int, bytes]]:
     store = store_for(ledger.recorder)
     return {(r.originator_id, r.version): (r.recorded_position, r.recorded_hash)

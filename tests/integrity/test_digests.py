@@ -14,11 +14,6 @@ from ledger.integrity.signing import load_public_key
 from tests.integrity.conftest import open_ledger
 
 
-@pytest.fixture(params=["memory", "sqlite"])
-def any_ledger(request, tmp_path, clock):
-    return open_ledger(None if request.param == "memory" else tmp_path / "d", clock)
-
-
 def create(ledger, caller, name: str) -> None:
     ledger.call("CreateSecret", {"Name": name, "SecretString": "s3cr3t-value"}, caller)
 

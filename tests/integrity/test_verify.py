@@ -13,7 +13,7 @@ from ledger.integrity.report import (
     CHAIN_BROKEN, DELETED, HASH_ALTERED, INSERTED, MODIFIED, REORDERED, ROOT_MISMATCH, UNCOVERED,
 )
 from ledger.integrity.signing import load_public_key
-from tests.integrity.conftest import open_ledger, random_history
+from tests.integrity.conftest import random_history
 
 
 @dataclass
@@ -58,11 +58,9 @@ def secret_event_with_successor(db, below: int) -> int:
 
 # ---- untouched ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("store", ["memory", "sqlite"])
-def test_an_untouched_ledger_after_a_long_random_history_verifies_clean(store, tmp_path, clock,
+def test_an_untouched_ledger_after_a_long_random_history_verifies_clean(any_ledger, clock,
                                                                         caller):
-    ledger = open_ledger(None if store == "memory" else tmp_path / "d", clock)
-    rng = random.Random(99)
+    ledger, rng = any_ledger, random.Random(99)
     for _ in range(6):
         random_history(ledger, caller, clock, rng, calls=40)
         ledger.write_digest()

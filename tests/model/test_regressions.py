@@ -68,7 +68,7 @@ def test_reserved_tag_key_is_refused_before_the_secret_is_looked_up(ledger, call
     assert _error(ledger, caller, "TagResource", request) == "InvalidParameterException"
 
 
-def test_a_version_exactly_a_day_old_is_not_yet_removed(tmp_path, clock, caller):
+def test_a_version_exactly_a_day_old_is_not_yet_removed(clock, caller):
     """Decisions: cleanup removes label-less versions *older than* 24 hours. One created exactly
     24 hours before the write used to be removed; now the write is refused at the quota."""
     ledger = SecretsLedger(LedgerConfig(data_dir=None, limits=Limits(max_versions=3)),

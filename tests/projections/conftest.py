@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -13,6 +14,7 @@ from ledger.context import Caller
 from ledger.errors import LedgerError
 from ledger.secret import Limits
 from tests.grants import grant_full_access
+from tests.scaleout.pg import STORE_PARAMS, store_env
 
 ACCOUNT = "123456789012"
 BOB = Caller(arn=f"arn:aws:iam::{ACCOUNT}:user/bob", access_key_id="AKIABOB0000000000002",
@@ -111,21 +113,26 @@ def history_ledger(ledger, clock, caller) -> tuple[SecretsLedger, History]:
     return ledger, scripted_history(ledger, clock, caller)
 
 
-def make_ledger(data_dir, clock, max_versions: int = 10) -> SecretsLedger:
+def make_ledger(data_dir, clock, max_versions: int = 10, store: str = "sqlite",
+                env: dict[str, str] | None = None) -> SecretsLedger:
     config = LedgerConfig(data_dir=data_dir, limits=Limits(max_versions=max_versions,
-                                                           version_min_age=timedelta(hours=24)))
-    ledger = SecretsLedger(config, clock=clock, rng=random.Random(11))
+                                                           version_min_age=timedelta(hours=24)),
+                          store=store)
+    ledger = SecretsLedger(config, clock=clock, rng=random.Random(11), env=env)
     grant_full_access(ledger)
     return ledger
 
 
-@pytest.fixture(scope="module", params=["memory", "sqlite"])
-def shared_history(request, tmp_path_factory) -> tuple[SecretsLedger, History]:
+@pytest.fixture(scope="module", params=STORE_PARAMS)
+def shared_history(request, tmp_path_factory) -> Iterator[tuple[SecretsLedger, History]]:
     """One scripted history per module and store, for tests that only read it."""
     from tests.conftest import Clock
     clock = Clock()
-    data_dir = None if request.param == "memory" else tmp_path_factory.mktemp("history") / "d"
-    ledger = make_ledger(data_dir, clock)
-    alice = Caller(arn=f"arn:aws:iam::{ACCOUNT}:user/alice", access_key_id="AKIAALICE000000001",
-                   principal_id="AIDAALICE")
-    return ledger, scripted_history(ledger, clock, alice)
+    with store_env(request.param) as (store, env):
+        data_dir = (None if request.param == "memory"
+                    else tmp_path_factory.mktemp("history") / "d")
+        ledger = make_ledger(data_dir, clock, store=store, env=env)
+        alice = Caller(arn=f"arn:aws:iam::{ACCOUNT}:user/alice",
+                       access_key_id="AKIAALICE000000001", principal_id="AIDAALICE")
+        yield ledger, scripted_history(ledger, clock, alice)
+        ledger.close()

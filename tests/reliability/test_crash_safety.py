@@ -98,8 +98,10 @@ def run_crash_test(tmp_path: Path, kills: int, seed: int) -> None:
         server.start()  # and once more: it must come up cleanly after the last kill
         _wait_for_writes(load, 10)
     finally:
-        load.stop()
-        assert server.stop() == 0
+        try:
+            load.stop()
+        finally:
+            assert server.stop() == 0
 
     tally = load.tally
     codes = {code for _, code in tally.refused}
@@ -114,7 +116,8 @@ def run_crash_test(tmp_path: Path, kills: int, seed: int) -> None:
     print(f"\ncrash safety: {counts.total} kills ({counts.while_serving} while serving, "
           f"{counts.during_start} during start-up); {found.acknowledged} acknowledged writes, "
           f"{len(tally.unanswered)} unanswered ({found.unanswered_committed} committed, "
-          f"{found.unanswered_absent} absent, none partial), {len(tally.unsent)} refused "
+          f"{found.unanswered_absent} absent, none partial), {len(tally.cut_short)} answered 200 "
+          f"with the body cut off (present), {len(tally.unsent)} refused "
           f"connections while down; {found.versions} versions; "
           f"{tally.reads} reads; {found.events} events; verify OK")
 

@@ -36,6 +36,7 @@ class Tally:
     acknowledged: list[Attempt] = field(default_factory=list)
     unanswered: list[Attempt] = field(default_factory=list)  # connection lost mid-request
     unsent: list[Attempt] = field(default_factory=list)  # connection refused: server down
+    cut_short: list[Attempt] = field(default_factory=list)  # acknowledged, body lost
     refused: list[tuple[Attempt, str]] = field(default_factory=list)  # an AWS error came back
     reads: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -92,14 +93,16 @@ class WriteLoad:
         self.tally = Tally()
         self._stop = threading.Event()
         self._workers: list[threading.Thread] = []
+        self.crashes: list[BaseException] = []  # a load thread that died fails the test
 
     def start(self) -> None:
         for index in range(self._threads):
             rng = random.Random(self._rng.getrandbits(64))
-            self._workers.append(threading.Thread(target=self._write_loop, args=(rng,),
+            self._workers.append(threading.Thread(target=self._guarded,
+                                                  args=(self._write_loop, rng),
                                                   name=f"writer-{index}", daemon=True))
-        self._workers.append(threading.Thread(target=self._read_loop, name="reader",
-                                              daemon=True))
+        self._workers.append(threading.Thread(target=self._guarded, args=(self._read_loop,),
+                                              name="reader", daemon=True))
         for worker in self._workers:
             worker.start()
 
@@ -108,6 +111,14 @@ class WriteLoad:
         for worker in self._workers:
             worker.join(timeout=60)
         assert not any(w.is_alive() for w in self._workers), "a load thread did not stop"
+        assert not self.crashes, f"load threads failed: {self.crashes!r}"
+
+    def _guarded(self, loop: Callable[..., None], *args: Any) -> None:
+        try:
+            loop(*args)
+        except BaseException as error:
+            self.crashes.append(error)
+            raise
 
     # ---- writers ------------------------------------------------------------------------
     def _write_loop(self, rng: random.Random) -> None:
@@ -137,7 +148,11 @@ class WriteLoad:
                     self.pool.create_failed(name)
                 self._stop.wait(0.05)
                 continue
-            assert response["VersionId"] == attempt.version_id
+            assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+            if "VersionId" in response:
+                assert response["VersionId"] == attempt.version_id
+            else:  # 200 arrived, the body was cut off by the kill: still acknowledged
+                self._record(self.tally.cut_short, attempt)
             self._record(self.tally.acknowledged, attempt)
             if create:
                 self.pool.created_ok(name)

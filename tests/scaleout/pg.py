@@ -65,3 +65,7 @@ def store_env(param: str) -> Iterator[tuple[str, dict[str, str]]]:
         return
     with fresh_schema() as schema:
         yield "postgres", schema_env(schema)
+
+
+STORE_PARAMS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+"""Fixture params for a ledger on every store (see `store_env`)."""
