@@ -26,7 +26,7 @@ from ledger.calls import READ_ONLY_OPERATIONS, ApiCall
 from ledger.config import LedgerConfig
 from ledger.context import Caller, RequestContext
 from ledger.errors import (
-    SECRET_NOT_FOUND, InternalServiceError, LedgerError, ResourceNotFoundException,
+    SECRET_NOT_FOUND, AccessDeniedException, InternalServiceError, LedgerError, ResourceNotFoundException,
     UnknownOperationException,
 )
 from ledger.events import SecretCreated
@@ -176,6 +176,12 @@ class SecretsLedger(Application):
             records.append(ApiCall.record(context={**call.event_context,
                                                    "operation": "GetSecretValue"},
                                           now=call.now, read_only=True, resources=[arn]))
+        for secret_id, message in outcome.refused_reads:  # ... and one per secret refused
+            records.append(ApiCall.record(
+                context={**call.event_context, "operation": "GetSecretValue",
+                         "parameters": {"SecretId": secret_id}},
+                now=call.now, read_only=True, resources=[],
+                error_code=AccessDeniedException.code, error_message=message))
         changes = outcome.key_changes
         for aggregate in outcome.aggregates:
             _collect_shredding(aggregate, changes)
@@ -349,7 +355,7 @@ def public_parameters(operation: str, request: dict[str, Any]) -> dict[str, Any]
         hidden = sensitive_members(operation)
     except ValueError:
         hidden = frozenset()
-    return {k: _storable(v) for k, v in request.items()
+    return {_storable(k): _storable(v) for k, v in request.items()
             if k not in hidden and not isinstance(v, bytes)}
 
 

@@ -43,18 +43,22 @@ Decisions, where AWS leaves room (also in the README):
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.utils import get_topic
 
 from ledger.context import Caller
 from ledger.errors import (
     AccessDeniedException, InvalidRequestException, LedgerError,
     MalformedPolicyDocumentException,
 )
+from ledger.events import ResourcePolicyChanged
 from ledger.keys.kms_key import DEFAULT_ALIAS, KmsKey
 from ledger.keys.local_kms import UnknownKey
 from ledger.labels import CURRENT
@@ -138,20 +142,30 @@ class Grant:
         return self.authorizer is None
 
     def decide(self, action: str, resource_arn: str, secret: Any = None,
-               extra: Mapping[str, ContextValue] | None = None) -> Decision:
+               extra: Mapping[str, ContextValue] | None = None,
+               listed: Mapping[UUID, str] | None = None) -> Decision:
         assert self.authorizer is not None
         context = {**self.keys, **(extra or {})}
         request = AuthzRequest(self.caller.arn, self.authorizer.account_id, action,
                                resource_arn, context)
-        policy = self.authorizer.resource_policy(secret) if secret is not None else None
+        policy = self.authorizer.resource_policy(secret, listed) if secret is not None else None
         return evaluate(request, self.identity, policy)
 
-    def may_know(self, secret: Any) -> bool:
+    def visible(self, secrets: list[Any]) -> list[Any]:
+        """The secrets whose metadata the caller may see (DescribeSecret on each), in order."""
+        if self.unrestricted:
+            return list(secrets)
+        assert self.authorizer is not None
+        listed = self.authorizer.listing_policies.current()
+        return [s for s in secrets if self.may_know(s, listed)]
+
+    def may_know(self, secret: Any, listed: Mapping[UUID, str] | None = None) -> bool:
         """Whether the caller may see this secret's metadata (DescribeSecret on it)."""
         if self.unrestricted:
             return True
         keys = secret_context(secret_id=secret.arn, name=secret.name, tags=secret.tags)
-        return self.decide(iam_action("DescribeSecret"), secret.arn, secret, keys).allowed
+        return self.decide(iam_action("DescribeSecret"), secret.arn, secret, keys,
+                           listed).allowed
 
     def read_refusal(self, secret_id: str, secret: Any) -> LedgerError | None:
         """Why BatchGetSecretValue may not return this secret's current value, or None."""
@@ -191,12 +205,45 @@ class Grant:
 
 
 # ---- the authorizer ---------------------------------------------------------------------------
+class ResourcePolicyIndex:
+    """Secret id -> resource policy, for listings, which would otherwise read every secret.
+
+    Kept from the log's `ResourcePolicyChanged` events and caught up before every use (one
+    query for the events since the last use), so it is as fresh as reading each secret.
+    """
+
+    def __init__(self, ledger: SecretsLedger) -> None:
+        self._ledger = ledger
+        self._topic = get_topic(ResourcePolicyChanged)
+        self._position = 0
+        self._policies: dict[UUID, str] = {}
+        self._lock = threading.Lock()
+
+    def current(self) -> dict[UUID, str]:
+        recorder, mapper = self._ledger.recorder, self._ledger.mapper
+        with self._lock:
+            while True:
+                notes = recorder.select_notifications(start=self._position, limit=1000,
+                                                      topics=[self._topic],
+                                                      inclusive_of_start=False)
+                if not notes:
+                    return dict(self._policies)
+                for note in notes:
+                    event = mapper.to_domain_event(note)
+                    if event.policy:
+                        self._policies[event.originator_id] = event.policy
+                    else:
+                        self._policies.pop(event.originator_id, None)
+                self._position = notes[-1].id
+
+
 class Authorizer:
     """Gathers documents from the log and decides calls; one per ledger."""
 
     def __init__(self, ledger: SecretsLedger) -> None:
         self.ledger = ledger
         self.account_id = ledger.config.account_id
+        self.listing_policies = ResourcePolicyIndex(ledger)
 
     def trusts(self, caller: Caller) -> bool:
         return caller.trusted or not self.ledger.config.authorization
@@ -218,14 +265,19 @@ class Authorizer:
         return tuple(parsed(text, PolicyKind.IDENTITY, name)
                      for name, text in sorted(principal.policies.items()))
 
-    def resource_policy(self, secret: Any) -> PolicyDocument | None:
-        """The secret's resource policy; a read-model view is completed from the aggregate."""
-        if not hasattr(secret, "resource_policy"):
+    def resource_policy(self, secret: Any, listed: Mapping[UUID, str] | None = None
+                        ) -> PolicyDocument | None:
+        """The secret's resource policy; for a read-model view (which has none), from
+        `listed` (see ResourcePolicyIndex) or else from the aggregate."""
+        if hasattr(secret, "resource_policy"):
+            text = secret.resource_policy
+        elif listed is not None:
+            text = listed.get(secret.id)
+        else:
             try:
-                secret = load(self.ledger.repository, secret.id, for_update=False)
+                text = load(self.ledger.repository, secret.id, for_update=False).resource_policy
             except AggregateNotFoundError:
                 return None
-        text = secret.resource_policy
         return resource_policy_document(text) if text else None
 
     def key_policy(self, key: KmsKey | None) -> PolicyDocument:

@@ -79,3 +79,5 @@ class Outcome:
     key_changes: KeyStoreChanges = field(default_factory=KeyStoreChanges)
     audit_response: dict[str, Any] | None = None
     reads: list[str] = field(default_factory=list)  # ARNs whose values a batch call returned
+    # (SecretId as sent, message) of each secret a batch call was refused: audited one by one
+    refused_reads: list[tuple[str, str]] = field(default_factory=list)

@@ -11,8 +11,8 @@ from typing import Any
 
 from ledger import listing, values
 from ledger.errors import (
-    MARKED_FOR_DELETION, SECRET_NOT_FOUND, InvalidParameterException, InvalidRequestException,
-    LedgerError, ResourceNotFoundException,
+    MARKED_FOR_DELETION, SECRET_NOT_FOUND, AccessDeniedException, InvalidParameterException,
+    InvalidRequestException, LedgerError, ResourceNotFoundException,
 )
 from ledger.labels import CURRENT
 from ledger.outcome import Call, Outcome
@@ -103,6 +103,8 @@ def batch_get_secret_value(call: Call) -> Outcome:
         except LedgerError as error:
             outcome.response["Errors"].append(
                 {"SecretId": secret_id, "ErrorCode": error.code, "Message": error.message})
+            if isinstance(error, AccessDeniedException):
+                outcome.refused_reads.append((secret_id, error.message))
             continue
         if secret.arn not in outcome.reads:
             outcome.aggregates.append(secret)
@@ -124,7 +126,7 @@ def list_secrets(call: Call) -> Outcome:
     if not request.get("IncludePlannedDeletion"):
         secrets = [s for s in secrets if not s.scheduled_for_deletion]
     if call.grant is not None:  # only what the caller may describe, before filters and paging
-        secrets = [s for s in secrets if call.grant.may_know(s)]
+        secrets = call.grant.visible(secrets)
     entries = listing.filter_entries(
         [secret_entry(s, "SecretVersionsToStages") for s in secrets], request.get("Filters"))
     entries = listing.sort_entries(entries, request.get("SortBy"), request.get("SortOrder"))

@@ -145,7 +145,8 @@ def apply(state: SecretState, change: list[Any] | None, position: int, version: 
           at: int) -> None:
     """Fold one change (of the event at `position`, stamped `at`) into `state`."""
     state.version = version
-    state.at_max = at
+    if at > state.at_max:
+        state.at_max = at
     if change is not None:
         _APPLY[change[0]](state, change, position, at)
 

@@ -6,8 +6,9 @@ ListSecrets have no resource type, so they are checked against `*`). BatchGetSec
 checked as `secretsmanager:GetSecretValue` on every secret it returns; a secret that fails that
 check becomes a per-secret error rather than failing the batch.
 
-KMS permissions apply only to customer managed keys: the AWS managed `aws/secretsmanager` key's
-policy allows every principal of the account through Secrets Manager, so callers are not asked.
+KMS permissions matter for customer managed keys: the AWS managed `aws/secretsmanager` key's
+policy allows every principal of the account through Secrets Manager, so only an explicit Deny in
+an identity policy, or a caller from another account, is refused its use.
 """
 from __future__ import annotations
 

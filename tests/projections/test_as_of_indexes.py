@@ -162,3 +162,20 @@ def test_as_of_reads_as_many_rows_for_a_long_history_as_for_a_short_one(ledger, 
     expected = secret_as_of_replayed(ledger, "long", bound)
     assert secret_as_of(ledger, "long", bound) == expected
     assert expected["eventsReplayed"] == 2000 + 3  # + the put: a version, two label moves
+
+
+def test_as_of_a_time_stops_at_the_first_event_stamped_later_even_if_the_clock_stepped_back(
+        ledger, clock, caller):
+    clock.now = START
+    ledger.call("CreateSecret", {"Name": "skew", "SecretString": "Asof-skew-1"}, caller)
+    clock.now = START + timedelta(minutes=30)
+    ledger.call("UpdateSecret", {"SecretId": "skew", "Description": "later"}, caller)
+    clock.now = START + timedelta(minutes=10)  # the clock steps back
+    ledger.call("UpdateSecret", {"SecretId": "skew", "Description": "stepped back"}, caller)
+    ledger.call("TagResource", {"SecretId": "skew", "Tags": [{"Key": "t", "Value": "v"}]},
+                caller)
+    at = Bound(at=START + timedelta(minutes=20))
+    state = secret_as_of(ledger, "skew", at)
+    assert state == secret_as_of_replayed(ledger, "skew", at)
+    assert state["description"] is None and state["tags"] is None  # neither later change
+    assert state["eventsReplayed"] == 3  # created, its version, its label

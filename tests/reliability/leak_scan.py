@@ -1,6 +1,6 @@
-"""Look for secret values in bytes: as plaintext (whole or any 12-character piece), hex, and
+"""Look for secret values in bytes: as plaintext (whole or any 12-character piece), hex,
 standard or URL-safe base64 at each of the three byte alignments a value can have inside a
-longer encoded blob."""
+longer encoded blob, and (for binary values) the text of Python's repr."""
 from __future__ import annotations
 
 import base64
@@ -35,6 +35,8 @@ def _base64_cores(value: bytes) -> list[tuple[str, bytes]]:
 def needles(value: bytes, is_text: bool) -> list[tuple[str, bytes]]:
     found = [("plaintext", value), ("hex", value.hex().encode()),
              ("HEX", value.hex().upper().encode()), *_base64_cores(value)]
+    if not is_text:  # bytes shown with repr(), e.g. in an exception or a careless print
+        found.append(("python repr", repr(value)[2:-1].encode()))
     if is_text:
         found += [(f"piece {i}", value[i:i + PIECE]) for i in range(len(value) - PIECE + 1)]
     return found

@@ -309,6 +309,7 @@ def test_control_the_scanner_finds_a_planted_value_in_every_form_and_place(tmp_p
         "b64-offset2.txt": base64.b64encode(b'{"' + text + b'"}'),
         "urlsafe.txt": base64.urlsafe_b64encode(b"\xff" + binary),
         "raw.bin": bytes(range(256)) + binary + bytes(range(256)),
+        "repr.txt": f"value={binary!r}".encode(),
     }
     for name, data in plants.items():
         (tmp_path / name).write_bytes(data)
@@ -318,6 +319,6 @@ def test_control_the_scanner_finds_a_planted_value_in_every_form_and_place(tmp_p
     found = {Path(h.where).name for h in hits}
     assert found == {*plants, "captured stdout"}, found
     forms = {h.form.split(" (")[0] for h in hits}
-    assert {"plaintext", "hex", "HEX", "base64", "urlsafe base64"} <= forms
+    assert {"plaintext", "hex", "HEX", "base64", "urlsafe base64", "python repr"} <= forms
     assert any(h.form.startswith("piece") for h in hits if h.where.endswith("piece.txt"))
     assert not scanner.scan("unrelated", b"x" * 10_000 + bytes(range(256)))

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 from typing import Any
@@ -33,5 +34,12 @@ def open_ledger(args: argparse.Namespace) -> SecretsLedger:
 
 
 def print_json(document: Any) -> None:
-    json.dump(document, sys.stdout, indent=2, sort_keys=True, default=str)
+    json.dump(document, sys.stdout, indent=2, sort_keys=True, default=_json_default)
     sys.stdout.write("\n")
+
+
+def _json_default(value: Any) -> str:
+    """Bytes (SecretBinary) print as base64, as the AWS CLI prints them; the rest as text."""
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
