@@ -26,8 +26,8 @@ from ledger.calls import READ_ONLY_OPERATIONS, ApiCall
 from ledger.config import LedgerConfig
 from ledger.context import Caller, RequestContext
 from ledger.errors import (
-    SECRET_NOT_FOUND, AccessDeniedException, InternalServiceError, LedgerError, ResourceNotFoundException,
-    UnknownOperationException,
+    SECRET_NOT_FOUND, AccessDeniedException, InternalServiceError, LedgerError,
+    ResourceNotFoundException, UnknownOperationException,
 )
 from ledger.events import SecretCreated
 from ledger.group_commit import GroupCommit

@@ -93,7 +93,7 @@ copy, because a stale copy makes the save conflict and the call is decided again
 _DENY_ALL = {"Effect": "Deny", "Action": "*", "Resource": "*"}
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1024)
 def parsed(text: str, kind: PolicyKind, name: str) -> PolicyDocument:
     """A stored document as the engine's object, parsed once per distinct text.
 

@@ -100,3 +100,16 @@ def test_a_refusal_over_http_is_a_400_with_the_same_record(server, audit):
     assert record.context["request_id"] == response["ResponseMetadata"]["RequestId"]
     assert record.error_message == response["Error"]["Message"]
     assert record.context["caller"]["access_key_id"] == issued.access_key_id
+
+
+def test_a_batch_audits_each_secret_it_was_refused(guarded):
+    guarded.grant("alice", allow(f"{SM}:BatchGetSecretValue"), policy_name="batch")
+    before = len(events(guarded.ledger))
+    response = guarded.call("alice", "BatchGetSecretValue", SecretIdList=["team/db", "gone"])
+    records = events(guarded.ledger)[before:]
+    assert [(r.context["operation"], r.error_code) for r in records] == [
+        ("BatchGetSecretValue", None),
+        ("GetSecretValue", "AccessDeniedException"), ("GetSecretValue", "AccessDeniedException")]
+    assert [r.context["parameters"] for r in records[1:]] == [{"SecretId": "team/db"},
+                                                              {"SecretId": "gone"}]
+    assert [r.error_message for r in records[1:]] == [e["Message"] for e in response["Errors"]]

@@ -9,38 +9,24 @@ InternalServiceError (the ledger's wrapper for an unexpected exception), is a cr
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from pathlib import Path
 
 import atheris
 
 with atheris.instrument_imports(include=["tools.awsjson", "ledger"]):
-    from ledger.application import HANDLERS, SecretsLedger
+    from ledger.application import SecretsLedger
     from ledger.context import Caller
     from ledger.errors import InternalServiceError, LedgerError
     from tools import awsjson
     from tools.server import check_client_token
+from tests.reliability.atheris_seeds import OPERATIONS
 
-OPERATIONS = sorted(HANDLERS)
 LEDGER = SecretsLedger()
 CALLER = Caller.system()  # trusted, so inputs reach the operations, not just the policy check
-SEEDS = {
-    "CreateSecret": {"Name": "seed", "SecretString": "v", "Tags": [{"Key": "k", "Value": "v"}],
-                     "ClientRequestToken": "0" * 32},
-    "PutSecretValue": {"SecretId": "seed", "SecretBinary": "AAEC", "VersionStages": ["L"],
-                       "ClientRequestToken": "1" * 32},
-    "UpdateSecretVersionStage": {"SecretId": "seed", "VersionStage": "L",
-                                 "MoveToVersionId": "0" * 32},
-    "ListSecrets": {"Filters": [{"Key": "name", "Values": ["s"]}], "MaxResults": 5},
-    "GetRandomPassword": {"PasswordLength": 12, "ExcludeCharacters": "abc"},
-    "BatchGetSecretValue": {"SecretIdList": ["seed", "other"]},
-    "DeleteSecret": {"SecretId": "seed", "RecoveryWindowInDays": 7},
-}
 
 
-def test_one_input(data: bytes) -> None:
+def fuzz_one_input(data: bytes) -> None:
     if not data:
         return
     operation = OPERATIONS[data[0] % len(OPERATIONS)]
@@ -54,17 +40,9 @@ def test_one_input(data: bytes) -> None:
         pass
 
 
-def write_seeds(directory: Path) -> None:
-    """One file per seed request: the operation byte, then the JSON body."""
-    directory.mkdir(parents=True, exist_ok=True)
-    for operation, document in SEEDS.items():
-        data = bytes([OPERATIONS.index(operation)]) + json.dumps(document).encode()
-        (directory / f"seed-{operation}").write_bytes(data)
-
-
 def main() -> None:
     logging.basicConfig(level=logging.ERROR, stream=sys.stderr)  # shows where a crash began
-    atheris.Setup(sys.argv, test_one_input)
+    atheris.Setup(sys.argv, fuzz_one_input)
     atheris.Fuzz()
 
 

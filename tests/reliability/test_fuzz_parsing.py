@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from tests.reliability.atheris_seeds import write_seeds
 from tests.reliability.crash_checks import PROJECT
 
 pytest.importorskip("atheris")
@@ -17,8 +18,6 @@ RUNS, SLOW_SECONDS = 30_000, 600
 
 
 def _fuzz(tmp_path, *limits: str) -> str:
-    from tests.reliability.atheris_target import write_seeds  # imports atheris
-
     corpus = tmp_path / "corpus"
     write_seeds(corpus)
     result = subprocess.run(
