@@ -83,6 +83,10 @@ class SecretsLedger(Application):
         self.authorizer = Authorizer(self)
         self.key_access = self.authorizer
         self._secret_ids: dict[str, UUID] = {}
+        # A write's first attempt may start from this process's last copy of the secret (a
+        # stale copy costs a conflict and a retry). On PostgreSQL other processes write the
+        # same secrets, copies are often stale, and a failed insert costs more than a read.
+        self.writes_start_from_copy = self.config.backend != "postgres"
         # Describe/List reads are served from these views, caught up before each read.
         self.read_models = open_read_models(self.recorder, self.mapper, self.config.data_dir,
                                             self.config.account_id)

@@ -41,7 +41,7 @@ class Call:
         copy (see `SecretsLedger.find_secret`). Resolved once per attempt, so authorization and
         the handler see the same copy."""
         if secret_id not in self.resolved:
-            stale_ok = self.attempt == 0
+            stale_ok = self.attempt == 0 and self.ledger.writes_start_from_copy
             self.used_stale_state = self.used_stale_state or stale_ok
             self.resolved[secret_id] = self.ledger.find_secret(secret_id, missing_ok=True,
                                                                stale_ok=stale_ok)

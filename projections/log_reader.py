@@ -118,7 +118,7 @@ class LogReader:
             if "class_version" in event_state:
                 decoded.append((row, self._decode(row)))
                 continue
-            event = object.__new__(found[0])
+            event: Any = object.__new__(found[0])
             object.__setattr__(event, "__dict__", event_state)
             decoded.append((row, event))
         return decoded
@@ -142,7 +142,7 @@ class LogReader:
         while from_version < class_version:
             getattr(cls, f"upcast_v{from_version}_v{from_version + 1}")(event_state)
             from_version += 1
-        event = object.__new__(cls)
+        event: Any = object.__new__(cls)
         object.__setattr__(event, "__dict__", event_state)
         return event
 
@@ -165,7 +165,8 @@ class LogReader:
         kind = (cls, type(value))
         convertor = self._convertors.get(kind)
         if convertor is None:
-            convertor = self._convertors[kind] = find_id_convertor(cls, type(value))
+            found = find_id_convertor(cls, type(value))  # type: ignore[arg-type]
+            convertor = self._convertors[kind] = found
         if type(value) is not str:
             assert convertor is pass_through_convertor
             self._ids[stored] = value

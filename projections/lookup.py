@@ -3,9 +3,9 @@
 The parameters, limits, errors and response shape are CloudTrail's. Every query is answered from
 an index: `audit_lookup (attribute, value, event_time, position)` when an attribute is given,
 `audit_events (event_time, position)` otherwise; the page's records are then rendered from
-their events (`audit_records`), so `cursor` is the `TrailCursor` of `ReadModels.read_audit`. Pages are keyset pages (the NextToken holds the
-last record's time and position plus a hash of the query), so records written while someone
-pages through never shift or repeat a page.
+their events (`audit_records`), so `cursor` is the `TrailCursor` of `ReadModels.read_audit`.
+Pages are keyset pages (the NextToken holds the last record's time and position plus a hash of
+the query), so records written while someone pages through never shift or repeat a page.
 """
 from __future__ import annotations
 

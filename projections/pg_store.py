@@ -14,7 +14,7 @@ from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from psycopg.sql import SQL
 
-from ledger.pg_storage import create_tables_once
+from ledger.pg_schema import create_tables_once
 from ledger.sqldialect import PgCursor, pg_ddl
 from projections.store import ReadStoreQueries
 

@@ -185,7 +185,7 @@ def open_read_models(recorder: ApplicationRecorder, mapper: Mapper, data_dir: Pa
 
 
 def _postgres_read_models(recorder: Any, mapper: Mapper, account_id: str) -> ReadModels:
-    from ledger.pg_storage import sibling_datastore
+    from ledger.pg_schema import sibling_datastore
     from projections.pg_store import PgReadStore
 
     models = ReadModels(recorder, mapper, None, account_id,

@@ -6,6 +6,10 @@ loses at most the batch in flight, which is then applied again from the recorded
 second process catching up at the same time fails its position update (IntegrityError), rolls
 back, and continues from wherever the other one got to.
 
+A view receives a whole batch at once (`View.process`), so it can fold the batch in memory and
+write each table with one `executemany`. Events are read with `LogReader`, which decodes as the
+mapper does at a lower cost per event.
+
 After scanning up to `stop` the position moves to `stop` even when no event there concerned the
 view, so a view that ignores most events does not rescan them on every read.
 """

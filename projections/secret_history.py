@@ -18,7 +18,10 @@ _END = 2**62
 
 
 class BoundLike(Protocol):
-    position: int | None
+    """`point_in_time.Bound`: a log position, or else a time (`at_micros`)."""
+
+    @property
+    def position(self) -> int | None: ...
 
     @property
     def at_micros(self) -> int: ...

@@ -12,7 +12,7 @@ from ledger.config import LedgerConfig
 from ledger.context import Caller
 from ledger.secret import Limits
 from tests.grants import grant_full_access
-from tests.scaleout.pg import STORE_PARAMS, store_env
+from tests.scaleout.pg import STORE_PARAMS, pytest_runtest_makereport, store_env  # noqa: F401
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -25,6 +25,20 @@ def require_postgres() -> None:
         pytest.skip(SKIP_REASON)
 
 
+_REQUIRE_LINE = require_postgres.__code__.co_firstlineno + 2  # its skip line
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Report every "no PostgreSQL" skip at one place, so `-rs` prints the reason once with
+    a count instead of once per test. Active where imported into a conftest."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and isinstance(report.longrepr, tuple) and \
+            str(report.longrepr[2]).endswith(SKIP_REASON):
+        report.longrepr = ("tests/scaleout/pg.py", _REQUIRE_LINE, report.longrepr[2])
+
+
 def connection_settings() -> dict[str, str]:
     return {"dbname": os.environ["POSTGRES_DBNAME"], "host": os.environ["POSTGRES_HOST"],
             "port": os.environ.get("POSTGRES_PORT", "5432"), "user": os.environ["POSTGRES_USER"],
