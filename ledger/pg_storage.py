@@ -78,7 +78,8 @@ class PostgresLedgerRecorder(SqlKeyStore, PostgresApplicationRecorder):
             inserted.execute(self.insert_events_statement, (rows,), prepare=True)
             pipeline.sync()  # raises IntegrityError here if another writer got there first
             ids = [row["notification_id"] for row in inserted.fetchall()]
-            self._record_with_events(PgCursor(cursor), stored_events, ids, changes, known)
+            self._record_with_events(PgCursor(cursor, pipelined=True), stored_events, ids,
+                                     changes, known)
             cursor.execute("COMMIT")
             pipeline.sync()  # a key store clash fails here, and nothing is kept
         return ids

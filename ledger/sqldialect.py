@@ -61,9 +61,10 @@ def _row_factory(cursor: Any) -> Any:
 class PgCursor:
     """A psycopg cursor that accepts the common SQL text (see the module docstring)."""
 
-    def __init__(self, cursor: Any) -> None:
+    def __init__(self, cursor: Any, pipelined: bool = False) -> None:
+        """`pipelined`: the connection is in pipeline mode, so statements can be queued."""
         cursor.row_factory = _row_factory
-        self._cursor = cursor
+        self._cursor, self._pipelined = cursor, pipelined
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> PgCursor:
         if params:
@@ -81,7 +82,11 @@ class PgCursor:
             return
         match = _VALUES.match(sql)
         if match is None:
-            self._cursor.executemany(pg_statement(sql), rows)
+            if self._pipelined:  # queue each one; psycopg's executemany would wait
+                for row in rows:
+                    self._cursor.execute(pg_statement(sql), row)
+            else:
+                self._cursor.executemany(pg_statement(sql), rows)
             return
         head, group, tail = match.groups()
         statement = head + ", ".join([group] * len(rows)) + tail

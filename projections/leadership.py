@@ -4,7 +4,9 @@ The leader is whoever holds a session-level advisory lock, keyed by the ledger's
 events table, on a connection of its own. The lock lives exactly as long as that session:
 when the leader's process dies (even by SIGKILL) PostgreSQL ends the session and releases it,
 and the next candidate takes it over within `RETRY` seconds. The same connection LISTENs on
-the events table's channel, so the leader catches the views up as soon as anything commits.
+the events table's channel, so the leader catches the views up as soon as anything commits
+(under a stream of writes, at most every `COALESCE` seconds, so each transaction applies a
+batch rather than one write's events).
 
 Leadership makes the work efficient, not correct: catch-up records each view's position in the
 same transaction as its rows, and a position only moves forward, so two processes catching up

@@ -30,8 +30,11 @@ class PgReadStore(ReadStoreQueries, PostgresTrackingRecorder):
 
     @contextmanager
     def writing(self) -> Iterator[PgCursor]:
-        with self.datastore.transaction(commit=True) as cursor:
-            yield PgCursor(cursor)
+        """One transaction, pipelined: a batch's many small statements go to the server
+        without waiting for each other's results, only for those something reads."""
+        with self.datastore.get_connection() as connection, connection.pipeline(), \
+                connection.transaction(), connection.cursor() as cursor:
+            yield PgCursor(cursor, pipelined=True)
 
     @contextmanager
     def reading(self) -> Iterator[PgCursor]:

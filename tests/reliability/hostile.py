@@ -221,6 +221,9 @@ def invalid_document(draw: Any, operation: str) -> tuple[dict[str, Any], str]:
                                                                    max_size=20))).decode()
     elif violation == "unknown_secret":
         document["SecretId"] = "fuzz-missing-" + draw(st.text(alphabet=SAFE, max_size=20))
+        # A forced delete of a secret that does not exist succeeds (AWS's documented rule), so
+        # it is not a hostile request: keep the unknown secret, refuse it by other means.
+        document.pop("ForceDeleteWithoutRecovery", None)
     return document, violation
 
 
