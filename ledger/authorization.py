@@ -43,36 +43,25 @@ Decisions, where AWS leaves room (also in the README):
 """
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.utils import get_topic
-
 from ledger.context import Caller
-from ledger.errors import (
-    AccessDeniedException, InvalidRequestException, LedgerError,
-    MalformedPolicyDocumentException,
-)
-from ledger.events import ResourcePolicyChanged
+from ledger.errors import AccessDeniedException, InvalidRequestException, LedgerError
 from ledger.keys.kms_key import DEFAULT_ALIAS, KmsKey
 from ledger.keys.local_kms import UnknownKey
 from ledger.labels import CURRENT
-from ledger.loading import load
 from ledger.policies import (
     ACCOUNT_SCOPED, KMS_DECRYPT, KMS_ENCRYPT, AuthzRequest, Decision, KeyUse, PolicyDocument,
-    PolicyKind, access_denied_message, default_key_policy, evaluate, evaluate_key, iam_action,
-    key_uses, managed_key_policy, parse_policy, principal_context, required_permissions,
-    secret_context,
+    access_denied_message, evaluate, evaluate_key, iam_action, key_uses, principal_context,
+    required_permissions, secret_context,
 )
 from ledger.policies.actions import STORED
 from ledger.policies.evaluate import ContextValue
-from ledger.policies.matching import account_of, role_of_session
-from ledger.principals import Principal
+from ledger.policies.matching import account_of
+from ledger.policy_sources import PolicySources
 
 if TYPE_CHECKING:
     from ledger.application import SecretsLedger
@@ -87,29 +76,6 @@ SAVES_NAMED_SECRET = frozenset({
 })
 """Operations whose handler saves the secret it names: they may start from this process's last
 copy, because a stale copy makes the save conflict and the call is decided again."""
-
-
-# ---- documents, parsed once -------------------------------------------------------------------
-_DENY_ALL = {"Effect": "Deny", "Action": "*", "Resource": "*"}
-
-
-@lru_cache(maxsize=1024)
-def parsed(text: str, kind: PolicyKind, name: str) -> PolicyDocument:
-    """A stored document as the engine's object, parsed once per distinct text.
-
-    Stored documents were validated when they were put; one that no longer parses (a stricter
-    parser after an upgrade) denies everything rather than being ignored.
-    """
-    try:
-        return parse_policy(text, kind, name=name, max_chars=1 << 20)
-    except MalformedPolicyDocumentException:
-        statement = dict(_DENY_ALL) if kind is PolicyKind.IDENTITY else {**_DENY_ALL,
-                                                                           "Principal": "*"}
-        return parse_policy({"Version": "2012-10-17", "Statement": [statement]}, kind, name=name)
-
-
-def resource_policy_document(text: str) -> PolicyDocument:
-    return parsed(text, PolicyKind.RESOURCE, "resource policy")
 
 
 # ---- the grant a call carries -----------------------------------------------------------------
@@ -148,7 +114,8 @@ class Grant:
         context = {**self.keys, **(extra or {})}
         request = AuthzRequest(self.caller.arn, self.authorizer.account_id, action,
                                resource_arn, context)
-        policy = self.authorizer.resource_policy(secret, listed) if secret is not None else None
+        documents = self.authorizer.documents
+        policy = documents.resource_policy(secret, listed) if secret is not None else None
         return evaluate(request, self.identity, policy)
 
     def visible(self, secrets: list[Any]) -> list[Any]:
@@ -156,7 +123,7 @@ class Grant:
         if self.unrestricted:
             return list(secrets)
         assert self.authorizer is not None
-        listed = self.authorizer.listing_policies.current()
+        listed = self.authorizer.documents.listing.current()
         return [s for s in secrets if self.may_know(s, listed)]
 
     def may_know(self, secret: Any, listed: Mapping[UUID, str] | None = None) -> bool:
@@ -205,89 +172,16 @@ class Grant:
 
 
 # ---- the authorizer ---------------------------------------------------------------------------
-class ResourcePolicyIndex:
-    """Secret id -> resource policy, for listings, which would otherwise read every secret.
-
-    Kept from the log's `ResourcePolicyChanged` events and caught up before every use (one
-    query for the events since the last use), so it is as fresh as reading each secret.
-    """
-
-    def __init__(self, ledger: SecretsLedger) -> None:
-        self._ledger = ledger
-        self._topic = get_topic(ResourcePolicyChanged)
-        self._position = 0
-        self._policies: dict[UUID, str] = {}
-        self._lock = threading.Lock()
-
-    def current(self) -> dict[UUID, str]:
-        recorder, mapper = self._ledger.recorder, self._ledger.mapper
-        with self._lock:
-            while True:
-                notes = recorder.select_notifications(start=self._position, limit=1000,
-                                                      topics=[self._topic],
-                                                      inclusive_of_start=False)
-                if not notes:
-                    return dict(self._policies)
-                for note in notes:
-                    event = mapper.to_domain_event(note)
-                    if event.policy:
-                        self._policies[event.originator_id] = event.policy
-                    else:
-                        self._policies.pop(event.originator_id, None)
-                self._position = notes[-1].id
-
-
 class Authorizer:
-    """Gathers documents from the log and decides calls; one per ledger."""
+    """Decides calls with the documents the log holds (`PolicySources`); one per ledger."""
 
     def __init__(self, ledger: SecretsLedger) -> None:
         self.ledger = ledger
         self.account_id = ledger.config.account_id
-        self.listing_policies = ResourcePolicyIndex(ledger)
+        self.documents = PolicySources(ledger)
 
     def trusts(self, caller: Caller) -> bool:
         return caller.trusted or not self.ledger.config.authorization
-
-    # documents
-    def identity_policies(self, caller: Caller) -> tuple[PolicyDocument, ...]:
-        """The caller's identity policies (a role session's are its role's), read fresh: one
-        small read of the principal's stream, so a revoked grant stops the very next call."""
-        arn = role_of_session(caller.arn) or caller.arn
-        if account_of(arn) != self.account_id:
-            return ()  # principals of other accounts are not kept here
-        try:
-            principal: Principal = load(self.ledger.repository, Principal.id_for(arn),
-                                        for_update=False)
-        except AggregateNotFoundError:
-            return ()
-        if principal.deleted:
-            return ()
-        return tuple(parsed(text, PolicyKind.IDENTITY, name)
-                     for name, text in sorted(principal.policies.items()))
-
-    def resource_policy(self, secret: Any, listed: Mapping[UUID, str] | None = None
-                        ) -> PolicyDocument | None:
-        """The secret's resource policy; for a read-model view (which has none), from
-        `listed` (see ResourcePolicyIndex) or else from the aggregate."""
-        if hasattr(secret, "resource_policy"):
-            text = secret.resource_policy
-        elif listed is not None:
-            text = listed.get(secret.id)
-        else:
-            try:
-                text = load(self.ledger.repository, secret.id, for_update=False).resource_policy
-            except AggregateNotFoundError:
-                return None
-        return resource_policy_document(text) if text else None
-
-    def key_policy(self, key: KmsKey | None) -> PolicyDocument:
-        """A key's policy: its own, else KMS's default for its kind (None: aws/secretsmanager
-        before its first use)."""
-        if key is None or key.aws_managed:
-            return _managed_key_policy(self.account_id, self.ledger.kms.region)
-        if key.policy:
-            return parsed(key.policy, PolicyKind.KEY, key.arn)
-        return _default_key_policy(self.account_id)
 
     def named_arn(self, secret_id: str, region: str) -> str:
         """The ARN a SecretId names when no secret answers to it."""
@@ -307,7 +201,7 @@ class Authorizer:
                                  source_ip=context.source_ip or None,
                                  user_agent=context.user_agent or None, now=call.now)
         keys["aws:RequestedRegion"] = context.region
-        grant = Grant(caller, self, self.identity_policies(caller), keys, context.region)
+        grant = Grant(caller, self, self.documents.identity_policies(caller), keys, context.region)
         target = self._target(call)
         extra = _request_keys(call, target)
         for permission in required_permissions(context.operation, call.request, target.arn):
@@ -384,13 +278,14 @@ class Authorizer:
                 keys["kms:EncryptionContext:SecretARN"] = secret_arn
             base = AuthzRequest(grant.caller.arn, self.account_id, action, arn, keys)
             grant._key_requests[(arn, secret_arn)] = base
-        return evaluate_key(base.with_action(action), grant.identity, self.key_policy(key))
+        policy = self.documents.key_policy(key)
+        return evaluate_key(base.with_action(action), grant.identity, policy)
 
     def may_encrypt(self, caller: Caller, key: KmsKey) -> bool:
         """`key_access`: whether a key change may re-encrypt existing versions under `key`."""
         if self.trusts(caller):
             return True
-        grant = Grant(caller, self, self.identity_policies(caller),
+        grant = Grant(caller, self, self.documents.identity_policies(caller),
                       principal_context(caller.arn, user_id=caller.principal_id,
                                         principal_type=caller.principal_type))
         return self.key_decision(grant, KMS_ENCRYPT, key).allowed
@@ -401,16 +296,6 @@ _NO_KEY = object()
 
 def _alias_arn(kms: Any, alias: str) -> str:
     return f"arn:aws:kms:{kms.region}:{kms.account_id}:{alias}"
-
-
-@lru_cache(maxsize=16)
-def _default_key_policy(account_id: str) -> PolicyDocument:
-    return default_key_policy(account_id)
-
-
-@lru_cache(maxsize=16)
-def _managed_key_policy(account_id: str, region: str) -> PolicyDocument:
-    return managed_key_policy(account_id, region)
 
 
 def _encrypting_key(call: Call, secret: Any) -> Any:

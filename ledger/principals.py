@@ -3,9 +3,11 @@
 Both are aggregates in the ledger's own log, so "who was granted access, when, by whom" is
 answered from events like every other question: a principal's identity policies are
 `PolicyPut`/`PolicyDeleted` events on its own stream, so `repository.get(id, version=n)` shows
-exactly what it was allowed at any point, and each event's context names who changed it. A secret access key never enters an event: it
-is wrapped by the root key and kept in the key store, written in the same transaction as the
-event that issues it, and destroyed with the event that deletes the key.
+exactly what it was allowed at any point, and each event's context names who changed it.
+
+A secret access key never enters an event: it is wrapped by the root key and kept in the key
+store, written in the same transaction as the event that issues it, and destroyed with the event
+that deletes the key.
 
 An `AccessKey` aggregate, keyed by uuid5 of its id, doubles as the index from access key id to
 principal, so authenticating a request costs one stream read and one key-store read.
