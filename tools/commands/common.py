@@ -5,6 +5,7 @@ import argparse
 import base64
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from ledger.application import SecretsLedger
@@ -43,3 +44,18 @@ def _json_default(value: Any) -> str:
     if isinstance(value, (bytes, bytearray)):
         return base64.b64encode(value).decode("ascii")
     return str(value)
+
+
+def run_admin(args: argparse.Namespace, make_admin: Callable[[SecretsLedger], Any],
+              refusals: tuple[type[Exception], ...], action: Callable[[Any], None]) -> int:
+    """Open the ledger, run one admin action on it and close it; a refusal is one line on
+    stderr and exit status 1."""
+    ledger = open_ledger(args)
+    try:
+        action(make_admin(ledger))
+    except (*refusals, OSError) as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    finally:
+        ledger.close()
+    return 0

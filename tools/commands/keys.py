@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError
@@ -24,7 +23,7 @@ from eventsourcing.utils import get_topic
 
 from ledger.keys.admin import KeyAdmin, KeyAdminError
 from ledger.keys.kms_key import AliasAssigned, KeyAlias, KmsKey
-from tools.commands.common import add_data_dir, open_ledger, print_json
+from tools.commands.common import add_data_dir, print_json, run_admin
 from tools.commands.principals import read_document
 
 USER_AGENT = "secrets-ledger-cli"
@@ -80,15 +79,7 @@ def describe(key: KmsKey, aliases: list[str] | None = None) -> dict[str, Any]:
 
 
 def _with_admin(args: argparse.Namespace, action: Any) -> int:
-    ledger = open_ledger(args)
-    try:
-        action(KeyAdmin(ledger, user_agent=USER_AGENT))
-    except (KeyAdminError, OSError) as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    finally:
-        ledger.close()
-    return 0
+    return run_admin(args, lambda ledger: KeyAdmin(ledger, user_agent=USER_AGENT), (KeyAdminError,), action)
 
 
 def run_create(args: argparse.Namespace) -> int:

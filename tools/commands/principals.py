@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.principals import Principal, PrincipalError, Principals
-from tools.commands.common import add_data_dir, open_ledger, print_json
+from tools.commands.common import add_data_dir, print_json, run_admin
 
 USER_AGENT = "secrets-ledger-cli"
 
@@ -90,15 +90,7 @@ def describe(principal: Principal) -> dict[str, Any]:
 
 
 def _with_principals(args: argparse.Namespace, action: Any) -> int:
-    ledger = open_ledger(args)
-    try:
-        action(Principals(ledger, user_agent=USER_AGENT))
-    except (PrincipalError, OSError) as error:
-        print(str(error), file=sys.stderr)
-        return 1
-    finally:
-        ledger.close()
-    return 0
+    return run_admin(args, lambda ledger: Principals(ledger, user_agent=USER_AGENT), (PrincipalError,), action)
 
 
 def run_create(args: argparse.Namespace) -> int:
