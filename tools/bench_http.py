@@ -53,12 +53,14 @@ def _wait_listening(port: int, process: subprocess.Popen, timeout: float = 60) -
 
 
 @contextmanager
-def _server(command: list[str], port: int, env: dict[str, str]) -> Iterator[str]:
+def running_server(command: list[str], port: int, env: dict[str, str],
+                   timeout: float = 60) -> Iterator[subprocess.Popen]:
+    """A server process listening on `port`, terminated (then killed) on exit."""
     process = subprocess.Popen(command, cwd=PROJECT, env=env, stdin=subprocess.DEVNULL,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        _wait_listening(port, process)
-        yield f"http://127.0.0.1:{port}"
+        _wait_listening(port, process, timeout)
+        yield process
     finally:
         process.terminate()
         try:
@@ -75,16 +77,16 @@ def ledger_server(directory: Path) -> Iterator[str]:
            "LEDGER_ROOT_SECRET_ACCESS_KEY": SECRET}
     command = [sys.executable, "-m", "tools.cli", "serve", "--port", str(port),
                "--data-dir", str(directory / "ledger")]
-    with _server(command, port, env) as url:
-        yield url
+    with running_server(command, port, env):
+        yield f"http://127.0.0.1:{port}"
 
 
 @contextmanager
 def moto_server() -> Iterator[str]:
     port = _free_port()
     command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-    with _server(command, port, dict(os.environ)) as url:
-        yield url
+    with running_server(command, port, dict(os.environ)):
+        yield f"http://127.0.0.1:{port}"
 
 
 def client(url: str) -> Any:

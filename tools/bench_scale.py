@@ -25,7 +25,6 @@ import random
 import resource
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -42,9 +41,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from ledger.pg_settings import configured
-from tools.bench_http import KEY_ID, REGION, SECRET, _free_port, _wait_listening
+from tools.bench_http import KEY_ID, REGION, SECRET, _free_port, running_server
 
-PROJECT = Path(__file__).resolve().parents[1]
 CALLS_PER_SECRET = 60  # below the 100-versions quota for versions younger than a day
 
 
@@ -80,18 +78,8 @@ def server(data_dir: Path, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     port = _free_port()
     command = [sys.executable, "-m", "tools.cli", "serve", "--port", str(port), "--data-dir",
                str(data_dir), "--log-level", "warning", "--purge-interval", "0"]
-    process = subprocess.Popen(command, cwd=PROJECT, env=env, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_listening(port, process, timeout=120)
+    with running_server(command, port, env, timeout=120) as process:
         yield f"http://127.0.0.1:{port}", process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @contextmanager
