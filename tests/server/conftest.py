@@ -185,11 +185,12 @@ def signed_headers(url: str, target: str | None, data: bytes, *, key_id: str = R
     if timestamp is None:
         signer.add_auth(request)
     else:
-        _sign_at(signer, request, timestamp)
+        sign_at(signer, request, timestamp)
     return dict(request.prepare().headers)
 
 
-def _sign_at(signer: SigV4Auth, request: AWSRequest, timestamp: str) -> None:
+def sign_at(signer: SigV4Auth, request: AWSRequest, timestamp: str) -> None:
+    """Sign as botocore does, but at a chosen time (stale and future requests)."""
     request.context["timestamp"] = timestamp
     request.headers["X-Amz-Date"] = timestamp
     canonical = signer.canonical_request(request)

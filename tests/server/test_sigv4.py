@@ -9,6 +9,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from ledger.context import Caller
+from tests.server.conftest import sign_at
 from tools.sigv4 import (
     IncompleteSignatureException, InvalidSignatureException, MissingAuthenticationTokenException,
     ReceivedRequest, SigV4Verifier, UnrecognizedClientException,
@@ -33,15 +34,7 @@ def signed(body: bytes = b"{}", *, at: datetime = NOW, url: str = "http://127.0.
                                   "Content-Type": "application/x-amz-json-1.1",
                                   **(headers or {})})
     signer = SigV4Auth(Credentials(KEY_ID, secret), service, region)
-    stamp = at.strftime("%Y%m%dT%H%M%SZ")
-    request.context["timestamp"] = stamp
-    request.headers["X-Amz-Date"] = stamp
-    canonical = signer.canonical_request(request)
-    signature = signer.signature(signer.string_to_sign(request, canonical), request)
-    request.headers["Authorization"] = (
-        f"AWS4-HMAC-SHA256 Credential={KEY_ID}/{signer.credential_scope(request)}, "
-        f"SignedHeaders={signer.signed_headers(signer.headers_to_sign(request))}, "
-        f"Signature={signature}")
+    sign_at(signer, request, at.strftime("%Y%m%dT%H%M%SZ"))
     host = url.split("/")[2]
     path, _, query = url.split(host, 1)[1].partition("?")
     received = [(k.lower(), v) for k, v in request.headers.items()] + [
