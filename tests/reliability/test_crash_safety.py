@@ -46,12 +46,29 @@ def _kill(process: subprocess.Popen, what: str, stderr: str = "") -> None:
     assert process.wait(timeout=30) == -signal.SIGKILL
 
 
-def _auditor(server: ServerProcess) -> subprocess.Popen:
-    """A second process catching the audit view up on the same file."""
-    command = [sys.executable, "-m", "tools.cli", "audit", "lookup", "--max-results", "1",
-               "--data-dir", str(server.data_dir)]
-    return subprocess.Popen(command, cwd=PROJECT, env=server.env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+@dataclass
+class Auditor:
+    """A second process catching the audit view up on the same file; it may finish before
+    the kill, but only successfully."""
+
+    process: subprocess.Popen
+    stderr_path: Path
+
+    @classmethod
+    def start(cls, server: ServerProcess, stderr_path: Path) -> "Auditor":
+        command = [sys.executable, "-m", "tools.cli", "audit", "lookup", "--max-results", "1",
+                   "--data-dir", str(server.data_dir)]
+        with stderr_path.open("wb") as stderr:
+            process = subprocess.Popen(command, cwd=PROJECT, env=server.env,
+                                       stdout=subprocess.DEVNULL, stderr=stderr,
+                                       stdin=subprocess.DEVNULL)
+        return cls(process, stderr_path)
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        status = self.process.wait(timeout=30)
+        assert status in (0, -signal.SIGKILL), (
+            f"the auditor failed ({status}):\n{self.stderr_path.read_text()}")
 
 
 def kill_repeatedly(server: ServerProcess, load: WriteLoad, kills: int,
@@ -65,12 +82,14 @@ def kill_repeatedly(server: ServerProcess, load: WriteLoad, kills: int,
             counts.during_start += 1
             continue
         server.start()
-        auditor = _auditor(server) if cycle % 2 else None
+        auditor = None
+        if cycle % 2:
+            auditor = Auditor.start(server, server.data_dir.parent / "auditor.err")
         _wait_for_writes(load, 3)  # so the kill lands under load, however slow the machine
         time.sleep(rng.uniform(0.0, 0.8))
         _kill(server.process, "the server", server.stderr())
-        if auditor is not None and auditor.poll() is None:
-            _kill(auditor, "the auditor")
+        if auditor is not None:
+            auditor.kill()
         counts.while_serving += 1
     return counts
 
