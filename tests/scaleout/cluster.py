@@ -81,6 +81,36 @@ def client(url: str) -> Any:
                       max_pool_connections=2))
 
 
+class Permits:
+    """Calls the test lets writers make, granted in batches: how much is written depends on
+    the test's phases, not on how fast the machine is (a fast one would otherwise reach the
+    version quota)."""
+
+    def __init__(self) -> None:
+        self._granted = self._taken = 0
+        self._closed = False
+        self._changed = threading.Condition()
+
+    def grant(self, count: int) -> None:
+        with self._changed:
+            self._granted += count
+            self._changed.notify_all()
+
+    def close(self) -> None:
+        with self._changed:
+            self._closed = True
+            self._changed.notify_all()
+
+    def take(self) -> bool:
+        """Wait for a permit; False once closed."""
+        with self._changed:
+            self._changed.wait_for(lambda: self._closed or self._taken < self._granted)
+            if self._closed:
+                return False
+            self._taken += 1
+            return True
+
+
 @dataclass
 class Workload:
     """What clients did: every acknowledged UpdateSecret, and every call's request id."""
@@ -91,10 +121,10 @@ class Workload:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def run_updates(self, url: str, names: list[str], calls: int, seed: int,
-                    stop: threading.Event | None = None) -> None:
+                    permits: Permits | None = None) -> None:
         rng, boto = random.Random(seed), client(url)
         for i in range(calls):
-            if stop is not None and stop.is_set():
+            if permits is not None and not permits.take():
                 return
             name = rng.choice(names)
             try:
@@ -106,6 +136,16 @@ class Workload:
             with self.lock:
                 self.acknowledged[name].append(response["VersionId"])
                 self.request_ids.append(response["ResponseMetadata"]["RequestId"])
+
+    def answered(self) -> int:
+        with self.lock:
+            return len(self.request_ids) + len(self.errors)
+
+    def wait_until_answered(self, count: int, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while self.answered() < count:
+            assert time.monotonic() < deadline, f"only {self.answered()} of {count} calls answered"
+            time.sleep(0.01)
 
 
 def run_clients(targets: list[tuple[str, int]], body: Any) -> None:
