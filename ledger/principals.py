@@ -24,7 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
@@ -444,13 +444,15 @@ class RecentCredentials:
     """
 
     def __init__(self, principals: Principals, freshness: float = CREDENTIALS_FRESHNESS,
-                 max_entries: int = 4096) -> None:
+                 max_entries: int = 4096,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self._principals, self._freshness, self._max = principals, freshness, max_entries
+        self._monotonic = monotonic
         self._recent: dict[str, tuple[float, tuple[Caller, str] | None]] = {}
         self._lock = threading.Lock()
 
     def __call__(self, access_key_id: str) -> tuple[Caller, str] | None:
-        now = time.monotonic()
+        now = self._monotonic()
         with self._lock:
             recent = self._recent.get(access_key_id)
         if recent is not None and recent[0] > now:
