@@ -43,13 +43,15 @@ from tools.sigv4 import AuthError, ReceivedRequest, SigV4Verifier, parse_authori
 
 TARGET_PREFIX = "secretsmanager."
 MAX_BODY_BYTES = 1 << 20
+BODY_TIMEOUT_SECONDS = 30.0  # a client that declares a body must send it within this time
 WORKER_THREADS = 12  # below the SQLite pool's 15 connections, so no worker waits for one
 MAX_NAME = 128
 TOKEN_MISSING = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
 # Operations whose idempotency token SDKs always fill in; True: only when a value is sent.
 TOKEN_REQUIRED = {"CreateSecret": True, "UpdateSecret": True, "PutSecretValue": False,
                   "RotateSecret": False}
-ERROR_STATUS = {"InternalServiceError": 500, "RequestEntityTooLargeException": 413}
+ERROR_STATUS = {"InternalServiceError": 500, "RequestEntityTooLargeException": 413,
+                "RequestTimeoutException": 408}
 
 access_log = logging.getLogger("secrets_ledger.access")
 server_log = logging.getLogger("secrets_ledger.server")
@@ -57,6 +59,10 @@ server_log = logging.getLogger("secrets_ledger.server")
 
 class RequestEntityTooLargeException(LedgerError):
     code = "RequestEntityTooLargeException"
+
+
+class RequestTimeoutException(LedgerError):
+    code = "RequestTimeoutException"
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,9 @@ class Endpoint:
     """The request pipeline: bounded read, authenticate, decode, call the ledger, render."""
 
     def __init__(self, ledger: SecretsLedger, verifier: SigV4Verifier, max_body: int,
-                 worker_threads: int) -> None:
+                 worker_threads: int, body_timeout: float) -> None:
         self.ledger, self.verifier, self.max_body = ledger, verifier, max_body
+        self.body_timeout = body_timeout
         self.limiter = anyio.CapacityLimiter(worker_threads)
 
     async def handle(self, request: Request) -> Response:
@@ -113,7 +120,7 @@ class Endpoint:
         except ClientDisconnect:  # gone before its request was complete: no one to answer
             _log_access(meta, Reply(499, b""), time.perf_counter() - started)
             return Response(status_code=400)
-        except RequestEntityTooLargeException as error:
+        except (RequestEntityTooLargeException, RequestTimeoutException) as error:
             key_id = _unverified_key_id(request.headers.get("authorization"))
             caller = unknown_caller(key_id, self.ledger.config.account_id)
             reply = await anyio.to_thread.run_sync(self._refuse, meta, error, caller, None,
@@ -135,12 +142,17 @@ class Endpoint:
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             raise RequestEntityTooLargeException(self._too_large())
-        chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > self.max_body:
-                raise RequestEntityTooLargeException(self._too_large())
-            chunks.append(chunk)
+        chunks: list[bytes] = []
+        with anyio.move_on_after(self.body_timeout) as deadline:
+            size = 0
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > self.max_body:
+                    raise RequestEntityTooLargeException(self._too_large())
+                chunks.append(chunk)
+        if deadline.cancelled_caught:  # a stalled client must not hold its connection forever
+            raise RequestTimeoutException(
+                f"The request body was not received within {self.body_timeout:g} seconds.")
         return b"".join(chunks)
 
     def _too_large(self) -> str:
@@ -295,10 +307,11 @@ class PurgeThread(threading.Thread):
 # ---- the application ------------------------------------------------------------------------
 def create_app(ledger: SecretsLedger, *, verifier: SigV4Verifier | None = None,
                max_body: int = MAX_BODY_BYTES, purge_interval: float | None = 300,
-               worker_threads: int = WORKER_THREADS, close_ledger: bool = True) -> Starlette:
+               worker_threads: int = WORKER_THREADS, close_ledger: bool = True,
+               body_timeout: float = BODY_TIMEOUT_SECONDS) -> Starlette:
     """The ASGI app; access keys are looked up in the ledger's principals unless given."""
     verifier = verifier or SigV4Verifier(RecentCredentials(Principals(ledger)))
-    endpoint = Endpoint(ledger, verifier, max_body, worker_threads)
+    endpoint = Endpoint(ledger, verifier, max_body, worker_threads, body_timeout)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -145,6 +145,25 @@ def test_a_stalled_body_does_not_hold_up_other_requests(server):
         assert answer.seconds < FAST
 
 
+def test_a_body_never_sent_is_answered_408_when_the_body_timeout_passes(tmp_path):
+    """A stalled client gets an AWS error and its connection back, not an open socket forever;
+    the refusal is audited like any other."""
+    stalling = ServerProcess(tmp_path / "data", ROOT_ENV, args=["--body-timeout", "1"]).start()
+    try:
+        head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{stalling.port}\r\n"
+                f"X-Amz-Target: {PREFIX}ListSecrets\r\n"
+                f"Content-Type: application/x-amz-json-1.1\r\nContent-Length: 100\r\n\r\n"
+                ).encode()
+        with only_refusals_recorded(stalling.data_dir) as answered:
+            answer, sent = send_streaming(stalling.port, head, iter([b"{"]))
+            answered.add()
+        assert sent == 1
+        assert answer.status == 408
+        assert answer.error()["__type"] == "RequestTimeoutException"
+    finally:
+        assert stalling.stop() == 0
+
+
 def _ensure_existing(client: Any) -> None:
     try:
         client.create_secret(Name=EXISTING, SecretString="existing-value")

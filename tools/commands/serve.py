@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                                DEFAULT_ACCOUNT))
     parser.add_argument("--purge-interval", type=float, default=300.0,
                         help="seconds between runs that end passed recovery windows (0: never)")
+    parser.add_argument("--body-timeout", type=float, default=None,
+                        help="seconds a client has to send a request body it declared "
+                             "(default: 30); then 408 RequestTimeoutException")
     parser.set_defaults(handler=run_serve)
 
 
@@ -58,7 +61,8 @@ def run_serve(args: argparse.Namespace) -> int:
     # On PostgreSQL, compete for running the projections from the start, so a dead leader
     # is replaced even while no one reads (see projections.leadership).
     ledger.read_models.follow_in_background()
-    run(create_app(ledger, purge_interval=args.purge_interval or None),
+    options = {"body_timeout": args.body_timeout} if args.body_timeout else {}
+    run(create_app(ledger, purge_interval=args.purge_interval or None, **options),
         host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
