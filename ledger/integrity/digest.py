@@ -20,9 +20,10 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from ledger import codec
-from ledger.integrity.merkle import MerkleAccumulator
-from ledger.integrity.proof import DIGEST_FORMAT, canonical_json, leaf_hash, signature_message
+from ledger.integrity.proof import DIGEST_FORMAT, canonical_json, signature_message
+from ledger.integrity.ranges import scan_span
 from ledger.integrity.signing import DigestSigner
+from ledger.integrity.span import Span
 from ledger.integrity.store import IntegrityStore, StoredDigest
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -92,6 +93,11 @@ def tips_blob(tips: dict[str, list[Any]]) -> bytes:
     return canonical_json(tips)
 
 
+class UnsignableRange(Exception):
+    """The events a digest would cover fail their hash chain: no digest is written until
+    the log is examined (`verify` names what was done, and where)."""
+
+
 class DigestWriter:
     def __init__(self, store: IntegrityStore, signer: DigestSigner, ledger_name: str,
                  clock: Callable[[], datetime], interval: timedelta | None = None) -> None:
@@ -119,14 +125,17 @@ class DigestWriter:
         start = previous.end_position + 1 if previous else 1
         sequence = previous.sequence + 1 if previous else 1
         end = max(self._store.max_position(), start - 1)
-        tree, tips = MerkleAccumulator(), {}
-        first = last = None
-        for position, oid, version, event_hash in self._store.hashed_events(start - 1, end):
-            tree.add(leaf_hash(position, event_hash))
-            tips[oid] = [version, event_hash.hex()]
-            first = position if first is None else first
-            last = position
-        oldest, newest = self._event_time(first), self._event_time(last)
+        # Re-hash the range from the events' own bytes before signing it, as `verify` would:
+        # a signature over a forged or altered event would vouch for it.
+        scan = scan_span(self._store, Span(start, end, sequence), orphans={})
+        if not scan.clean:
+            raise UnsignableRange(
+                f"refusing to sign positions {start}-{end}: position "
+                f"{scan.first_bad_position()} does not match its hash chain; run verify")
+        tree = scan.tree
+        tips = {oid: [version, event_hash.hex()]
+                for oid, (version, event_hash, _) in scan.tips.items()}
+        oldest, newest = self._event_time(scan.first), self._event_time(scan.last)
         blob = tips_blob(tips)
         body = {
             "format": DIGEST_FORMAT, "ledger": self._ledger,

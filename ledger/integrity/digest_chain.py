@@ -7,30 +7,13 @@ of positions that nothing vouches for, and that span is reported against it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.integrity.digest import Digest
 from ledger.integrity.proof import key_fingerprint, signature_message
 from ledger.integrity.report import DigestCheck
-
-
-@dataclass
-class Span:
-    """Log positions start..end and what vouches for them."""
-
-    start: int
-    end: int
-    sequence: int | None  # the digest the span is reported under; None: after the last one
-    digest: Digest | None = None  # readable digest whose Merkle root should match
-    trusted: bool = False  # that digest's signature and links all checked out
-    gap: str | None = None  # why no digest vouches for these positions
-
-    @property
-    def empty(self) -> bool:
-        return self.end < self.start
+from ledger.integrity.span import Span
 
 
 def check_digests(digests: list[Digest], key: Ed25519PublicKey,

@@ -15,13 +15,13 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ledger.integrity.digest_chain import Span
 from ledger.integrity.merkle import MerkleAccumulator
 from ledger.integrity.proof import GENESIS, canonical_bytes, chain_hash, leaf_hash
 from ledger.integrity.report import (
     CHAIN_BROKEN, DELETED, HASH_ALTERED, INSERTED, MODIFIED, REORDERED, ROOT_MISMATCH, UNCOVERED,
     Finding, RangeCheck,
 )
+from ledger.integrity.span import Span
 from ledger.integrity.store import ChainRow, IntegrityStore
 
 _PAIRING_LIMIT = 200  # mismatched events compared pairwise to recognise swapped states
@@ -35,6 +35,17 @@ class SpanScan:
     # originator id -> (version, hash, position) of its last event in the span
     tips: dict[str, tuple[int, bytes, int]] = field(default_factory=dict)
     mismatches: list[ChainRow] = field(default_factory=list)
+    first: int | None = None  # positions of the span's first and last events
+    last: int | None = None
+
+    @property
+    def clean(self) -> bool:
+        """Every event chains to its recorded hash, none missing, inserted or moved."""
+        return not self.check.findings and not self.mismatches
+
+    def first_bad_position(self) -> int | None:
+        positions = [f.position for f in self.check.findings if f.position is not None]
+        return min([*positions, *(row.position for row in self.mismatches)], default=None)
 
 
 def content_hash(row: ChainRow, state: bytes | None = None) -> bytes:
@@ -102,6 +113,8 @@ def _check_row(row: ChainRow, scan: SpanScan) -> None:
                                      f"{row.recorded_position}"))
     scan.tree.add(leaf_hash(row.position, actual))
     scan.tips[row.originator_id] = (row.version, actual, row.position)
+    scan.first = row.position if scan.first is None else scan.first
+    scan.last = row.position
 
 
 def classify_mismatches(scans: Iterable[SpanScan]) -> None:

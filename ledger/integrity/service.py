@@ -9,7 +9,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.integrity.digest import Digest, DigestWriter
+from ledger.integrity.digest import Digest, DigestWriter, UnsignableRange
 from ledger.integrity.inclusion import build_proof
 from ledger.integrity.report import VerificationReport
 from ledger.integrity.signing import DigestSigner
@@ -58,6 +58,9 @@ class LedgerIntegrity:
             return None
         try:
             return self.writer.write_if_due()
+        except UnsignableRange as error:
+            log.error("no digest written: %s", error)
+            return None
         except Exception:
             log.exception("writing the scheduled digest failed; the next write retries")
             return None

@@ -11,10 +11,11 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.integrity.digest import Digest, format_time, parse_time
-from ledger.integrity.digest_chain import Span, check_digests
+from ledger.integrity.digest_chain import check_digests
 from ledger.integrity.proof import key_fingerprint
 from ledger.integrity.ranges import classify_mismatches, compare_with_digest, scan_span
 from ledger.integrity.report import DigestCheck, RangeCheck, VerificationReport
+from ledger.integrity.span import Span
 from ledger.integrity.store import IntegrityStore
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
 from ledger.application import SecretsLedger
+from ledger.integrity.digest import UnsignableRange
 from ledger.integrity.proof import canonical_bytes, chain_hash
 from ledger.integrity.report import (
     CHAIN_BROKEN, DELETED, HASH_ALTERED, INSERTED, MODIFIED, REORDERED, ROOT_MISMATCH, UNCOVERED,
 )
 from ledger.integrity.signing import load_public_key
 from tests.integrity.conftest import random_history
+from tools.cli import main
 
 
 @dataclass
@@ -157,14 +160,20 @@ def test_whole_rows_swapped_between_positions_are_reported_as_reordered(signed, 
     assert report.findings[0].detail.endswith(f"was recorded at position {second}")
 
 
-def test_a_forged_event_is_reported_as_inserted(signed, db):
-    oid, version, topic, state = event_row(db, 3)
+def forge_event(signed: Signed, db) -> int:
+    """Position 3's event copied in as its originator's next version, written straight into
+    the file (so with no recorded hash); returns the forged event's position."""
+    oid, _, topic, state = event_row(db, 3)
     connection = db()
     last = connection.execute("SELECT MAX(originator_version) FROM stored_events WHERE "
                               "originator_id = ?", (oid,)).fetchone()[0]
     connection.execute("INSERT INTO stored_events (originator_id, originator_version, topic, "
                        "state) VALUES (?, ?, ?, ?)", (oid, last + 1, topic, state))
-    position = signed.ledger.recorder.max_notification_id()
+    return signed.ledger.recorder.max_notification_id()
+
+
+def test_a_forged_event_is_reported_as_inserted(signed, db):
+    position = forge_event(signed, db)
     report = signed.verify()
     assert kinds(report) == [(INSERTED, position)]
     assert report.ranges[-1].digest is None
@@ -285,3 +294,39 @@ def test_from_and_to_select_the_digests_whose_interval_overlaps(signed):
     assert all(r.digest in (2, 3) for r in report.ranges)
     everything = signed.verify(start=second.end_time)
     assert [r.digest for r in everything.ranges][-1] is None
+
+
+# ---- no digest over an altered range -----------------------------------------------------
+
+def test_no_digest_is_signed_over_a_modified_event_after_the_last_one(signed, db, caplog):
+    position = signed.ends[2] + 2
+    state = event_row(db, position)[3]
+    db().execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                 (state[:-1] + bytes([state[-1] ^ 1]), position))
+    with pytest.raises(UnsignableRange, match=f"position {position} does not match"):
+        signed.ledger.write_digest()
+    signed.ledger.integrity.writer.interval = timedelta(seconds=0)
+    assert signed.ledger.integrity.write_digest_if_due() is None  # the schedule logs, no raise
+    assert f"position {position} does not match" in caplog.text
+    assert len(signed.ledger.integrity.store.digests()) == 3
+    report = signed.verify()
+    assert kinds(report) == [(MODIFIED, position)]
+    assert report.ranges[-1].digest is None
+
+
+def test_no_digest_is_signed_over_a_forged_event(signed, db):
+    position = forge_event(signed, db)
+    with pytest.raises(UnsignableRange, match=f"position {position} does not match"):
+        signed.ledger.write_digest()
+    assert len(signed.ledger.integrity.store.digests()) == 3
+
+
+def test_the_digest_command_refuses_an_altered_range_with_status_1(signed, db, data_dir,
+                                                                    capsys):
+    position = signed.ends[2] + 1
+    state = event_row(db, position)[3]
+    db().execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                 (state[:-1] + bytes([state[-1] ^ 1]), position))
+    signed.ledger.close()
+    assert main(["digest", "--data-dir", str(data_dir)]) == 1
+    assert f"position {position} does not match its hash chain" in capsys.readouterr().err

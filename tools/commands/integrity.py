@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ledger.integrity.digest import UnsignableRange
 from ledger.integrity.inclusion import ProofUnavailable, build_proof
 from ledger.integrity.signing import load_public_key
 from ledger.config import LedgerConfig
@@ -102,7 +103,11 @@ def run_prove(args: argparse.Namespace) -> int:
 
 
 def run_digest(args: argparse.Namespace) -> int:
-    print_json(open_ledger(args).write_digest().summary())
+    try:
+        print_json(open_ledger(args).write_digest().summary())
+    except UnsignableRange as error:
+        print(f"digest: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
