@@ -316,24 +316,41 @@ class SecretsLedger(Application):
         return index
 
     def purge_expired(self) -> list[str]:
-        """End every recovery window that has passed; returns the ARNs deleted."""
+        """End every recovery window and key pending window that has passed; returns the ARNs
+        of the secrets and keys deleted. Each deletion is a service event in the audit trail."""
         now, purged = self.now(), []
         for secret in self.all_secrets():
             if secret.deletion is None or secret.deletion.delete_after > now:
                 continue
-            context = RequestContext.service(str(uuid.uuid4()), "EndSecretVersionDelete",
-                                             self.config.region, self.config.account_id)
-            fields = context.as_event_field()
+            fields = self._service_context("EndSecretVersionDelete")
             index = self.finish_deletion(secret, now, fields)
-            record = ApiCall.record(context=fields, now=now, read_only=False,
-                                    resources=[secret.arn], event_type="AwsServiceEvent")
             changes = KeyStoreChanges(shred_secrets=[secret.id.hex])
             try:
-                self.save(secret, index, record, key_changes=changes)
+                self.save(secret, index, _service_record(fields, now, secret.arn),
+                          key_changes=changes)
             except IntegrityError:
                 continue  # restored or purged concurrently: the next run decides again
             purged.append(secret.arn)
+        for key in self.kms.all_keys():
+            if not key.deletion_due(now):
+                continue
+            fields = self._service_context("DeleteKey")
+            try:
+                if self.kms.delete_if_due(key.key_id, now, fields,
+                                          _service_record(fields, now, key.arn)):
+                    purged.append(key.arn)
+            except IntegrityError:
+                continue  # cancelled or deleted concurrently: the next run decides again
         return purged
+
+    def _service_context(self, operation: str) -> dict[str, Any]:
+        return RequestContext.service(str(uuid.uuid4()), operation, self.config.region,
+                                      self.config.account_id).as_event_field()
+
+
+def _service_record(context: dict[str, Any], now: datetime, resource: str) -> ApiCall:
+    return ApiCall.record(context=context, now=now, read_only=False, resources=[resource],
+                          event_type="AwsServiceEvent")
 
 
 def _cleanup_records(aggregate: Any, now: datetime) -> list[ApiCall]:

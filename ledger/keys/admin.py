@@ -99,6 +99,8 @@ class KeyAdmin:
         key = self._customer_key(identifier)
         if key.state != PENDING_DELETION:
             raise KeyAdminError(f"{key.arn} is not pending deletion.")
+        if key.deletion_due(self.ledger.now()):
+            raise KeyAdminError(f"The pending window of {key.arn} has ended; it is being deleted.")
         return self._set_state(key, DISABLED, "CancelKeyDeletion")
 
     def alias(self, alias: str, identifier: str) -> KeyAlias:

@@ -8,6 +8,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate
 
 ENABLED, DISABLED, PENDING_DELETION = "Enabled", "Disabled", "PendingDeletion"
+DELETED = "Deleted"  # its pending window ended: the key material is destroyed, for good
 DEFAULT_ALIAS = "alias/aws/secretsmanager"
 
 
@@ -61,6 +62,10 @@ class KmsKey(Aggregate):
     @property
     def aws_managed(self) -> bool:
         return self.key_manager == "AWS"
+
+    def deletion_due(self, now: datetime) -> bool:
+        return (self.state == PENDING_DELETION and self.deletion_date is not None
+                and self.deletion_date <= now)
 
     def change_state(self, state: str, now: datetime, context: dict[str, Any],
                      deletion_date: datetime | None = None) -> None:

@@ -21,7 +21,7 @@ from ledger.errors import DecryptionFailure, EncryptionFailure
 from ledger.keys import envelope
 from ledger.keys.keystore import KeyStore, KeyStoreChanges
 from ledger.loading import load
-from ledger.keys.kms_key import DEFAULT_ALIAS, ENABLED, KeyAlias, KeyCreated, KmsKey
+from ledger.keys.kms_key import DEFAULT_ALIAS, DELETED, ENABLED, KeyAlias, KeyCreated, KmsKey
 
 Save = Callable[..., Any]
 STATE_FRESHNESS = 1.0  # seconds
@@ -84,6 +84,8 @@ class LocalKms:
             key: KmsKey = load(self._repository, KmsKey.id_for(key_id), for_update=for_update)
         except AggregateNotFoundError:
             raise UnknownKey(identifier) from None
+        if key.state == DELETED:
+            raise UnknownKey(identifier)  # as in KMS: a deleted key no longer exists
         if not for_update:
             with self._lock:
                 self._recent[key_id] = (time.monotonic() + STATE_FRESHNESS, key)
@@ -144,6 +146,22 @@ class LocalKms:
             self._recent.pop(key.key_id, None)
         return key
 
+    def delete_if_due(self, key_id: str, now: datetime, context: dict[str, Any],
+                      *also: Any) -> bool:
+        """End a key's pending window if it has passed: the state change and the destruction
+        of its material commit together (with `also`, e.g. the call's audit record), so every
+        version it protects becomes unreadable from any copy of the log."""
+        key: KmsKey = load(self._repository, KmsKey.id_for(key_id), for_update=True)
+        if not key.deletion_due(now):
+            return False  # cancelled since it was listed
+        key.change_state(DELETED, now, context, key.deletion_date)
+        self._save(key, *also, key_changes=KeyStoreChanges(
+            shred_materials=[_material_name(key.key_id)]))
+        with self._lock:
+            self._recent.pop(key.key_id, None)
+            self._materials.pop(key.key_id, None)
+        return True
+
     def create_alias(self, alias: str, identifier: str, now: datetime,
                      context: dict[str, Any]) -> None:
         key = self.find(identifier)
@@ -162,7 +180,7 @@ class LocalKms:
         return key
 
     def all_keys(self) -> list[KmsKey]:
-        """Every key, oldest first (admin listings only: reads the whole key history)."""
+        """Every key, oldest first (admin listings and the purge: reads every key's history)."""
         keys, start = [], 0
         topic = get_topic(KeyCreated)
         while True:
