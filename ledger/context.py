@@ -1,7 +1,7 @@
 """Who made a request and how: carried on every event so the audit trail needs nothing else."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -44,6 +44,15 @@ class Caller:
 LEDGER_SERVICE = "secretsmanager.amazonaws.com"
 
 
+def _plain_copy(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, tuples of scalars)."""
+    if isinstance(value, dict):
+        return {key: _plain_copy(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain_copy(item) for item in value)
+    return value
+
+
 @dataclass(frozen=True)
 class RequestContext:
     """One API call as the audit trail records it (never with secret values in `parameters`)."""
@@ -57,7 +66,16 @@ class RequestContext:
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def as_event_field(self) -> dict[str, Any]:
-        return asdict(self)
+        """The context as plain data, as `dataclasses.asdict` would give it (spelled out: this
+        runs twice per call, and asdict's generic recursion was a tenth of a write's time)."""
+        caller = self.caller
+        return {"request_id": self.request_id, "operation": self.operation,
+                "caller": {"arn": caller.arn, "access_key_id": caller.access_key_id,
+                           "principal_type": caller.principal_type,
+                           "principal_id": caller.principal_id,
+                           "account_id": caller.account_id},
+                "region": self.region, "source_ip": self.source_ip,
+                "user_agent": self.user_agent, "parameters": _plain_copy(self.parameters)}
 
     @classmethod
     def service(cls, request_id: str, operation: str, region: str, account_id: str) -> RequestContext:

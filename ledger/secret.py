@@ -229,6 +229,8 @@ class Secret(Aggregate):
 
     def _clean_up_versions(self, limits: Limits, now: datetime, context: dict[str, Any]) -> None:
         """The Decisions rule: only label-less versions *older than* 24 hours may go."""
+        if len(self.versions) <= limits.max_versions:
+            return
         labelled = set(self.labels.values())
         removable = sorted((v for v in self.versions.values() if v.version_id not in labelled
                             and now - v.created_at > limits.version_min_age),

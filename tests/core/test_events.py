@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import random
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from ledger.application import SecretsLedger
 from ledger.config import LedgerConfig
+from ledger.context import Caller, RequestContext
 from ledger.errors import LedgerError
 from ledger.secret import Limits
 from tests.core.support import create_key, events, secret_of, token
@@ -317,3 +319,15 @@ def test_reopened_ledger_rebuilds_the_same_secret(sqlite_ledger, caller, clock, 
     assert reopened.call("DescribeSecret", {"SecretId": NAME}, caller) == before
     value = reopened.call("GetSecretValue", {"SecretId": NAME}, caller)
     assert value["SecretString"] == VALUES[1]
+
+
+def test_the_event_context_is_every_field_of_the_request_context_as_plain_data():
+    caller = Caller(arn="arn:aws:iam::123456789012:user/alice", access_key_id="AKIAALICE",
+                    principal_id="AIDAALICE")
+    context = RequestContext("r-1", "UpdateSecret", caller, "eu-west-1", SOURCE_IP, USER_AGENT,
+                             parameters={"secretId": NAME, "tags": [{"key": "k"}],
+                                         "pair": ("a", {"b": 1})})
+    field = context.as_event_field()
+    assert field == dataclasses.asdict(context)
+    field["parameters"]["tags"][0]["key"] = "changed"  # a copy: the context is unaffected
+    assert context.parameters["tags"][0]["key"] == "k"
