@@ -55,10 +55,6 @@ class TrailCursor:
                                                       removed_version))
         return records
 
-    def record_texts(self, rows: Sequence[AuditRow]) -> list[str]:
-        """Each row's record as compact JSON (the text of a CloudTrail log file's entry)."""
-        return [to_json(record) for record in self.records(rows)]
-
 
 def to_json(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"))

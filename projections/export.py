@@ -8,15 +8,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from projections.audit_records import trail_cursor
+from projections.audit_records import to_json, trail_cursor
 
 FORMATS = ("cloudtrail", "jsonl")
 _PAGE = 1000
 
 
-def records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0) -> Iterator[str]:
-    """Each record's JSON text with `start <= event_time <= end` (microseconds), in log order,
-    from the records after log position `after`."""
+def positioned_records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0
+                       ) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(log position, record) of each record with `start <= event_time <= end` (microseconds),
+    in log order, from the records after log position `after`."""
     trail = trail_cursor(cursor)
     position = after
     while True:
@@ -24,10 +25,15 @@ def records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0) -> It
                       "WHERE position > ? AND event_time >= ? AND event_time <= ? "
                       "ORDER BY position LIMIT ?", (position, start, end, _PAGE))
         rows = [tuple(row) for row in trail.fetchall()]
-        yield from trail.record_texts(rows)
+        yield from zip([row[0] for row in rows], trail.records(rows))
         if len(rows) < _PAGE:
             return
         position = rows[-1][0]
+
+
+def records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0) -> Iterator[str]:
+    """Each record's JSON text, as `positioned_records` selects them."""
+    return (to_json(record) for _, record in positioned_records(cursor, start, end, after))
 
 
 def write(cursor: Any, out: TextIO, fmt: str, start: int = 0, end: int = 2**62) -> int:

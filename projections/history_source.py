@@ -4,12 +4,11 @@ A secret's history needs its events and the audit records that name it, each wit
 position so the two can be merged in log order. The events come from the event store (bounded
 like `point_in_time.secret_as_of`, which also resolves a name or ARN, deleted secrets included);
 positions and records come from the views' own indexes (`cs_secret_events`, `audit_lookup`),
-read in one snapshot. A period report reads the audit records of the period in log order, the
-tags of every secret, and the key events of the log.
+read in one snapshot. A period report reads the audit records of the period and the key and
+tag events of the log, each with its position, so a read is judged by the tags of its time.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,23 +16,24 @@ from uuid import UUID
 
 from eventsourcing.utils import get_topic
 
-from ledger.events import KeyChanged, SecretCreated, VersionReEncrypted
+from ledger.events import KeyChanged, SecretCreated, TagsChanged, VersionReEncrypted
 from ledger.keys.kms_key import (
     AliasAssigned, AliasRetargeted, KeyCreated, KeyPolicyChanged, KeyStateChanged,
 )
 from projections import export
 from projections.history import Timeline, build_timeline
 from projections.integrity_status import integrity_status
-from projections.period_report import PeriodReport, SensitiveRule, summarize
+from projections.period_report import PeriodReport, summarize
+from projections.sensitivity import SensitiveRule
 from projections.point_in_time import Bound, secret_as_of
 from projections.secret_view import to_micros
 
 if TYPE_CHECKING:
     from ledger.application import SecretsLedger
 
-KEY_EVENT_TOPICS = tuple(get_topic(cls) for cls in (
-    SecretCreated, KeyChanged, VersionReEncrypted, KeyCreated, KeyStateChanged, KeyPolicyChanged,
-    AliasAssigned, AliasRetargeted))
+REPORT_EVENT_TOPICS = tuple(get_topic(cls) for cls in (
+    SecretCreated, TagsChanged, KeyChanged, VersionReEncrypted, KeyCreated, KeyStateChanged,
+    KeyPolicyChanged, AliasAssigned, AliasRetargeted))
 _PAGE = 500
 _FOREVER = 2**62
 
@@ -82,12 +82,11 @@ def load_report(ledger: SecretsLedger, start: datetime | None, end: datetime | N
     """The audit report of start..end (either open)."""
     low = to_micros(start) if start is not None else 0
     high = to_micros(end) if end is not None else _FOREVER
-    tags = ledger.read_models.read_current(_all_tags)
-    key_events = list(_key_events(ledger))
+    log_events = list(_report_events(ledger))
 
     def build(cursor: Any) -> PeriodReport:
-        records = (json.loads(text) for text in export.records(cursor, low, high))
-        return summarize(records, key_events, tags, rules, start, end)
+        records = export.positioned_records(cursor, low, high)
+        return summarize(records, log_events, rules, start, end)
 
     report = ledger.read_models.read_audit(build)
     if verify:
@@ -95,25 +94,17 @@ def load_report(ledger: SecretsLedger, start: datetime | None, end: datetime | N
     return report
 
 
-def _all_tags(cursor: Any) -> dict[str, dict[str, str]]:
-    """ARN -> tags of every secret the view knows, finally deleted ones included."""
-    cursor.execute("SELECT s.arn, t.key, t.value FROM cs_secrets s "
-                   "JOIN cs_tags t ON t.secret_id = s.secret_id ORDER BY t.seq")
-    tags: dict[str, dict[str, str]] = {}
-    for arn, key, value in cursor.fetchall():
-        tags.setdefault(arn, {})[key] = value
-    return tags
-
-
-def _key_events(ledger: SecretsLedger) -> Iterator[Any]:
-    """Key creations, state and policy changes, alias moves, secrets' key changes and
-    re-encryptions, plus every SecretCreated (to name the secrets), in log order."""
+def _report_events(ledger: SecretsLedger) -> Iterator[tuple[int, Any]]:
+    """(position, event) of key creations, state and policy changes, alias moves, secrets'
+    key changes and re-encryptions, tag changes and every SecretCreated (to name the
+    secrets), in log order."""
     position = 0
     while True:
-        notes = ledger.recorder.select_notifications(position, _PAGE, topics=KEY_EVENT_TOPICS,
+        notes = ledger.recorder.select_notifications(position, _PAGE,
+                                                     topics=REPORT_EVENT_TOPICS,
                                                      inclusive_of_start=False)
         for note in notes:
-            yield ledger.mapper.to_domain_event(note)
+            yield note.id, ledger.mapper.to_domain_event(note)
         if len(notes) < _PAGE:
             return
         position = notes[-1].id

@@ -5,10 +5,9 @@ GetSecretValue per secret it returned, and the ledger's own actions (version cle
 of a recovery window) are service events, counted apart from callers' calls.
 
 "Denied" means refused for who asked (AccessDeniedException and the authentication failures);
-every other error is "failed". "Sensitive" secrets are those whose tags match a rule: by
-default `sensitivity=high`, or `classification` one of confidential, restricted or secret; a
-rule is `KEY=VALUE` (value compared case-insensitively) or `KEY` (any value). Tags are the
-secret's current ones (a finally deleted secret's, as they were at its deletion).
+every other error is "failed". "Sensitive" secrets are those whose tags matched a rule at
+some moment of the period, and a sensitive read is one of a secret tagged sensitive when it
+was read (`projections.sensitivity`).
 """
 from __future__ import annotations
 
@@ -25,33 +24,7 @@ from ledger.keys.kms_key import (
 from projections.cloudtrail import secret_name_of
 from projections.history import DEFAULT_KEY, DENIAL_CODES
 from projections.integrity_status import IntegrityStatus
-
-
-@dataclass(frozen=True)
-class SensitiveRule:
-    key: str
-    value: str | None = None  # None: any value
-
-    @classmethod
-    def parse(cls, text: str) -> SensitiveRule:
-        key, sep, value = text.partition("=")
-        if not key:
-            raise ValueError(f"a sensitive-tag rule is KEY or KEY=VALUE, not {text!r}")
-        return cls(key, value if sep else None)
-
-    def matches(self, tags: Mapping[str, str]) -> bool:
-        if self.key not in tags:
-            return False
-        return self.value is None or tags[self.key].casefold() == self.value.casefold()
-
-    def __str__(self) -> str:
-        return self.key if self.value is None else f"{self.key}={self.value}"
-
-
-DEFAULT_RULES = (SensitiveRule("sensitivity", "high"),
-                 SensitiveRule("classification", "confidential"),
-                 SensitiveRule("classification", "restricted"),
-                 SensitiveRule("classification", "secret"))
+from projections.sensitivity import DEFAULT_RULES, SensitiveRule, TagsOverTime
 
 
 @dataclass(frozen=True)
@@ -116,25 +89,44 @@ def principal_of(record: Mapping[str, Any]) -> str:
     return identity.get("arn") or identity.get("invokedBy") or identity.get("type") or "?"
 
 
-def summarize(records: Iterable[Mapping[str, Any]], key_events: Iterable[Any],
-              tags: Mapping[str, Mapping[str, str]], rules: Sequence[SensitiveRule],
+def summarize(records: Iterable[tuple[int, Mapping[str, Any]]],
+              log_events: Sequence[tuple[int, Any]], rules: Sequence[SensitiveRule],
               start: datetime | None, end: datetime | None) -> PeriodReport:
-    """The report of records (those of the period, in log order) and key events (all of the
-    log, in order; those outside start..end only name things)."""
+    """The report of records (those of the period, with their log positions, in log order)
+    and of the key and tag events of the whole log (with positions, in log order): events
+    before the period set the scene, those after it are not counted."""
     rules = list(rules) or list(DEFAULT_RULES)
-    sensitive = {arn for arn, secret_tags in tags.items()
-                 if any(rule.matches(secret_tags) for rule in rules)}
+    tags = TagsOverTime(rules)
     report = PeriodReport(start, end, [str(rule) for rule in rules])
-    report.sensitive_secrets = sorted(secret_name_of(arn) or arn for arn in sensitive)
     changed: dict[str, SecretChange] = {}
-    for record in records:
-        _count(report, record, sensitive, changed)
+    events = iter(log_events)
+    upcoming = next(events, None)
+    for position, record in records:
+        while upcoming is not None and upcoming[0] < position:
+            _observe(tags, upcoming[1], start, end)
+            upcoming = next(events, None)
+        tags.watch()
+        _count(report, record, tags, changed)
+    while upcoming is not None:
+        _observe(tags, upcoming[1], start, end)
+        upcoming = next(events, None)
+    tags.watch()  # a period without records still names what was sensitive in it
+    report.sensitive_secrets = sorted(secret_name_of(arn) or arn for arn in tags.ever_sensitive)
     report.secrets_changed = sorted(changed.values(), key=lambda c: (-c.count, c.name))
-    report.keys_changed = key_changes(key_events, start, end)
+    report.keys_changed = key_changes([event for _, event in log_events], start, end)
     return report
 
 
-def _count(report: PeriodReport, record: Mapping[str, Any], sensitive: set[str],
+def _observe(tags: TagsOverTime, event: Any, start: datetime | None,
+             end: datetime | None) -> None:
+    if end is not None and event.timestamp > end:
+        return  # after the period: nothing in the report depends on it
+    if start is None or event.timestamp >= start:
+        tags.watch()
+    tags.apply(event)
+
+
+def _count(report: PeriodReport, record: Mapping[str, Any], tags: TagsOverTime,
            changed: dict[str, SecretChange]) -> None:
     operation = record.get("eventName") or "?"
     who = principal_of(record)
@@ -160,7 +152,7 @@ def _count(report: PeriodReport, record: Mapping[str, Any], sensitive: set[str],
             change.operations[operation] += 1
             change.principals.add(who)
             change.last_at = record.get("eventTime", "")
-    elif operation == "GetSecretValue" and any(arn in sensitive for arn in arns):
+    elif operation == "GetSecretValue" and any(tags.sensitive(arn) for arn in arns):
         report.sensitive_reads.append(_row(record, who, operation, arns))
 
 

@@ -6,7 +6,7 @@ import io
 import pytest
 
 from projections.history_source import load_report
-from projections.period_report import DEFAULT_RULES, SensitiveRule
+from projections.sensitivity import DEFAULT_RULES, SensitiveRule
 from tests.history.conftest import ALICE, BOB, CAROL, VALUES, at
 from tests.history.pages import Elements, external_references, of_class
 from tools.render import html, layout, terminal
@@ -61,11 +61,36 @@ def test_reads_of_sensitive_secrets_by_default_rules(report):
 def test_sensitive_tag_option_replaces_the_defaults(known):
     none = load_report(known.ledger, None, None, [SensitiveRule.parse("team=other")])
     assert none.sensitive_secrets == [] and none.sensitive_reads == []
-    by_key = load_report(known.ledger, None, None, [SensitiveRule.parse("team")])
+    by_key = load_report(known.ledger, None, None, [SensitiveRule.parse("sensitivity")])
     assert by_key.sensitive_secrets == ["prod/db"] and len(by_key.sensitive_reads) == 2
     assert SensitiveRule.parse("Sensitivity=HIGH").matches({"Sensitivity": "high"})
     with pytest.raises(ValueError):
         SensitiveRule.parse("=x")
+
+
+def test_a_read_is_sensitive_by_the_tags_its_secret_had_when_it_was_read(known):
+    """prod/db was tagged team=core at 04:00, after both of bob's reads: they were not reads
+    of a team=core secret, though the secret is one now and counts as sensitive in periods
+    that include the tagging."""
+    team = [SensitiveRule.parse("team=core")]
+    whole = load_report(known.ledger, None, None, team)
+    assert whole.sensitive_secrets == ["prod/db"] and whole.sensitive_reads == []
+    before = load_report(known.ledger, at(17, 3, 0), at(17, 3, 59), team)
+    assert before.sensitive_secrets == [] and before.sensitive_reads == []
+    after = load_report(known.ledger, at(17, 4, 1), None, team)
+    assert after.sensitive_secrets == ["prod/db"]  # tagged before this period began
+
+
+def test_removing_the_tag_later_does_not_hide_earlier_sensitive_reads(known, clock):
+    clock.now = at(19, 9, 0)
+    known.ledger.call("UntagResource", {"SecretId": "prod/db", "TagKeys": ["sensitivity"]},
+                      ALICE)
+    report = load_report(known.ledger, None, None, [])
+    assert report.sensitive_secrets == ["prod/db"]
+    assert [(r.who, r.version) for r in report.sensitive_reads] == [(BOB.arn, None),
+                                                                    (BOB.arn, "AWSPREVIOUS")]
+    later = load_report(known.ledger, at(19, 9, 1), None, [])
+    assert later.sensitive_secrets == []
 
 
 def test_the_period_bounds_what_is_counted(known):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ledger.errors import LedgerError
 from projections.history_source import load_report, load_timeline
-from projections.period_report import SensitiveRule
+from projections.sensitivity import SensitiveRule
 from tools.commands.audit import parse_time
 from tools.commands.common import add_data_dir, open_ledger
 from tools.render import html, layout, terminal
