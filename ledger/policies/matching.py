@@ -9,7 +9,7 @@ which is how IAM treats it (the element simply does not match).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import lru_cache
 
 Lookup = Callable[[str], "Sequence[str] | None"]

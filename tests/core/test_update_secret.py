@@ -198,7 +198,7 @@ def test_string_then_binary_under_one_token_is_resource_exists(ledger, caller, v
 def test_kms_key_may_be_named_by_id_arn_alias_or_alias_arn(ledger, caller, v0, form):
     key = create_key(ledger, caller, alias="alias/app-key")
     identifier = {"key id": key.key_id, "key ARN": key.arn, "alias name": "alias/app-key",
-                  "alias ARN": f"arn:aws:kms:us-east-1:123456789012:alias/app-key"}[form]
+                  "alias ARN": "arn:aws:kms:us-east-1:123456789012:alias/app-key"}[form]
     update(ledger, caller, KmsKeyId=identifier)
     v1 = new_value(ledger, caller, "second")
     assert key_ids(ledger, caller, NAME)[v1] == [key.arn]

@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-import pytest
-
 from ledger.integrity.digest import Digest
 from ledger.integrity.merkle import merkle_root
 from ledger.integrity.proof import EMPTY_ROOT, leaf_hash, signature_message

@@ -242,7 +242,7 @@ def marker_count(t: Timeline) -> dict[str, int]:
 def legend_swatch(kind: str) -> str:
     """A small SVG showing one marker kind."""
     shape, colour, text = MARKER_KINDS[kind]
-    return (f'<svg width="16" height="16" viewBox="0 0 16 16" class="swatch">'
+    return ('<svg width="16" height="16" viewBox="0 0 16 16" class="swatch">'
             + marker_shape(shape, 8, 8, colour, f"swatch-{kind}", h(text)) + "</svg>")
 
 
