@@ -278,25 +278,38 @@ def _log_fault(what: str, error: BaseException, meta: Meta) -> None:
                       "operation": meta.operation, **_fault_fields(error)})
 
 
-# ---- background purge -----------------------------------------------------------------------
-class PurgeThread(threading.Thread):
-    """Ends passed recovery windows every `interval` seconds while the server runs."""
+# ---- background upkeep ----------------------------------------------------------------------
+DIGEST_CHECK_SECONDS = 1.0
 
-    def __init__(self, ledger: SecretsLedger, interval: float) -> None:
-        super().__init__(name="purge-expired", daemon=True)
-        self.ledger, self.interval = ledger, interval
+
+class UpkeepThread(threading.Thread):
+    """While the server runs: ends passed recovery and key pending windows every
+    `purge_interval` seconds (None: never), and writes each signed digest when it falls due,
+    traffic or not, so a quiet interval still gets its (empty) digest."""
+
+    def __init__(self, ledger: SecretsLedger, purge_interval: float | None) -> None:
+        super().__init__(name="ledger-upkeep", daemon=True)
+        self.ledger, self.purge_interval = ledger, purge_interval
+        self.tick = min(purge_interval or DIGEST_CHECK_SECONDS, DIGEST_CHECK_SECONDS)
         self._stopping = threading.Event()
 
     def run(self) -> None:
+        next_purge = time.monotonic()
         while True:
-            try:
-                purged = self.ledger.purge_expired()
-                if purged:
-                    server_log.info({"event": "purged", "secrets": purged})
-            except Exception as error:
-                server_log.error({"event": "purge failed", "exception": type(error).__name__})
-            if self._stopping.wait(self.interval):
+            if self.purge_interval and time.monotonic() >= next_purge:
+                self._purge()
+                next_purge = time.monotonic() + self.purge_interval
+            self.ledger.integrity.write_digest_if_due()  # logs its own failures
+            if self._stopping.wait(self.tick):
                 return
+
+    def _purge(self) -> None:
+        try:
+            purged = self.ledger.purge_expired()
+            if purged:
+                server_log.info({"event": "purged", "resources": purged})
+        except Exception as error:
+            server_log.error({"event": "purge failed", "exception": type(error).__name__})
 
     def stop(self) -> None:
         self._stopping.set()
@@ -315,14 +328,12 @@ def create_app(ledger: SecretsLedger, *, verifier: SigV4Verifier | None = None,
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        purger = PurgeThread(ledger, purge_interval) if purge_interval else None
-        if purger:
-            purger.start()
+        upkeep = UpkeepThread(ledger, purge_interval)
+        upkeep.start()
         try:
             yield
         finally:
-            if purger:
-                await anyio.to_thread.run_sync(purger.stop)
+            await anyio.to_thread.run_sync(upkeep.stop)
             if close_ledger:
                 ledger.close()
 

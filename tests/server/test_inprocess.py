@@ -16,10 +16,11 @@ from ledger.application import SecretsLedger
 from ledger.config import LedgerConfig
 from ledger.context import Caller
 from ledger.errors import ResourceNotFoundException
+from ledger.integrity.digest import Digest
 from ledger.principals import Principals
 from tests.conftest import Clock
 from tests.server.conftest import ROOT_KEY_ID, ROOT_SECRET, AuditLog, free_port, make_client
-from tools.server import PurgeThread, create_app
+from tools.server import UpkeepThread, create_app
 
 
 class ThreadServer:
@@ -83,7 +84,7 @@ def test_a_fault_in_the_ledger_is_a_500_internal_service_error(sqlite_root_ledge
         audit.close()
 
 
-def test_shutdown_stops_the_purge_thread_and_closes_the_ledger(sqlite_root_ledger):
+def test_shutdown_stops_the_upkeep_thread_and_closes_the_ledger(sqlite_root_ledger):
     ledger = sqlite_root_ledger
     closed = threading.Event()
     original_close = ledger.close
@@ -94,18 +95,18 @@ def test_shutdown_stops_the_purge_thread_and_closes_the_ledger(sqlite_root_ledge
     ledger.close = close
     with ThreadServer(ledger, purge_interval=0.05) as server:
         make_client(server.url).list_secrets()
-        assert any(t.name == "purge-expired" for t in threading.enumerate())
+        assert any(t.name == "ledger-upkeep" for t in threading.enumerate())
     assert closed.is_set()
-    assert not any(t.name == "purge-expired" for t in threading.enumerate())
+    assert not any(t.name == "ledger-upkeep" for t in threading.enumerate())
 
 
-def test_the_purge_thread_ends_passed_recovery_windows():
+def test_the_upkeep_thread_ends_passed_recovery_windows():
     clock = Clock()
     ledger = ledger_with_root(clock=clock)
     system = Caller.system()
     ledger.call("CreateSecret", {"Name": "purge/me", "SecretString": "v"}, system)
     ledger.call("DeleteSecret", {"SecretId": "purge/me", "RecoveryWindowInDays": 7}, system)
-    purger = PurgeThread(ledger, interval=0.02)
+    purger = UpkeepThread(ledger, purge_interval=0.02)
     purger.start()
     try:
         ledger.call("DescribeSecret", {"SecretId": "purge/me"}, system)
@@ -121,3 +122,29 @@ def test_the_purge_thread_ends_passed_recovery_windows():
     finally:
         purger.stop()
     assert not purger.is_alive()
+
+
+def wait_for(condition, what: str, timeout: float = 10) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_the_upkeep_thread_signs_digests_when_due_even_with_no_traffic():
+    clock = Clock()
+    ledger = ledger_with_root(clock=clock)  # digests every hour by default
+    ledger.call("CreateSecret", {"Name": "quiet/one", "SecretString": "v"}, Caller.system())
+    digests = ledger.integrity.store.digests
+    upkeep = UpkeepThread(ledger, purge_interval=None)
+    upkeep.start()
+    try:
+        clock.advance(minutes=61)
+        wait_for(lambda: len(digests()) == 1, "no digest after the first interval")
+        clock.advance(minutes=61)  # nothing logged since: the digest is still written
+        wait_for(lambda: len(digests()) == 2, "no digest for a quiet interval")
+    finally:
+        upkeep.stop()
+    quiet = Digest.of(digests()[-1])
+    assert quiet.fields["event_count"] == 0
+    assert ledger.integrity.verify().ok
