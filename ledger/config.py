@@ -21,6 +21,9 @@ DEFAULT_REGION = "us-east-1"
 STORES = ("sqlite", "postgres")
 
 
+LEDGER_FILE = "ledger.db"
+
+
 @dataclass(frozen=True)
 class LedgerConfig:
     data_dir: Path | None = None  # None: in memory, gone at exit
@@ -38,6 +41,13 @@ class LedgerConfig:
     def __post_init__(self) -> None:
         if self.store not in STORES:
             raise ValueError(f"store must be one of {', '.join(STORES)}, not {self.store!r}")
+        if self.data_dir is not None and not isinstance(self.data_dir, Path):
+            object.__setattr__(self, "data_dir", Path(self.data_dir))  # a str is welcome too
+
+    @property
+    def db_path(self) -> Path | None:
+        """The SQLite file of the log, key store and views (None in memory)."""
+        return self.data_dir / LEDGER_FILE if self.data_dir is not None else None
 
     @property
     def backend(self) -> str:
@@ -88,7 +98,7 @@ class LedgerConfig:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         env.update({
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(self.data_dir / "ledger.db"),
+            "SQLITE_DBNAME": str(self.db_path),
             "SQLITE_LOCK_TIMEOUT": "30",
             "APPLICATION_RECORDER_TOPIC": "ledger.storage:SQLiteLedgerRecorder",
         })

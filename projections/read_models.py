@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from ledger.config import LEDGER_FILE
 
 from projections import current_queries
 from projections.audit_records import TrailCursor
@@ -180,7 +181,7 @@ def open_read_models(recorder: ApplicationRecorder, mapper: Mapper, data_dir: Pa
     if isinstance(recorder, PostgresLedgerRecorder):
         return _postgres_read_models(recorder, mapper, account_id)
     if data_dir is not None and isinstance(recorder, SQLiteApplicationRecorder):
-        return ReadModels(recorder, mapper, data_dir / "ledger.db", account_id)
+        return ReadModels(recorder, mapper, data_dir / LEDGER_FILE, account_id)
     return ReadModels(recorder, mapper, None, account_id)
 
 

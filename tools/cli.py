@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from tools.commands.common import NoLedger
+
 COMMAND_MODULES = [
     "tools.commands.secrets",
     "tools.commands.serve",
@@ -34,7 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.handler(args) or 0)
+    try:
+        return int(args.handler(args) or 0)
+    except NoLedger as error:
+        print(f"secrets-ledger {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -95,3 +95,18 @@ def test_purge_ends_recovery_windows_that_have_passed(tmp_path, caller, capsys):
     assert code == 0 and json.loads(out) == {"Purged": [created["ARN"]]}
     code, out, _ = run(capsys, "purge", "--data-dir", str(tmp_path / "data"))
     assert json.loads(out) == {"Purged": []}
+
+
+@pytest.mark.parametrize("argv", [
+    ["verify"], ["verify", "--public-key", "PEM"], ["prove", "1"], ["public-key"], ["digest"],
+    ["purge"], ["audit", "lookup"], ["history", "prod/db"], ["report"],
+])
+def test_a_read_or_audit_command_on_a_directory_without_a_ledger_says_so_and_creates_none(
+        argv, signed_dir, tmp_path, capsys):
+    """A mistyped --data-dir must not 'verify' a new, empty ledger and report it valid."""
+    missing = tmp_path / "typo"
+    argv = [str(tmp_path / "ledger.pem") if arg == "PEM" else arg for arg in argv]
+    code, out, err = run(capsys, *argv, "--data-dir", str(missing))
+    assert code == 2 and out == ""
+    assert f"no ledger in {missing}" in err
+    assert not missing.exists()

@@ -118,3 +118,15 @@ def test_the_cli_runs_against_postgres_with_the_store_flag(tmp_path):
                                   env=env, capture_output=True, text=True, timeout=120)
         assert verified.returncode == 0, verified.stdout + verified.stderr
         assert "valid" in verified.stdout and "INVALID" not in verified.stdout
+
+
+def test_a_data_directory_given_as_text_is_a_path(tmp_path):
+    config = LedgerConfig(data_dir=str(tmp_path / "text"))
+    assert config.data_dir == tmp_path / "text" and config.backend == "sqlite"
+    assert config.db_path == tmp_path / "text" / "ledger.db"
+    ledger = SecretsLedger(config)
+    try:
+        ledger.call("CreateSecret", {"Name": "a", "SecretString": "v"}, Caller.system())
+    finally:
+        ledger.close()
+    assert config.db_path.exists()

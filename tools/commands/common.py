@@ -4,12 +4,14 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ledger.application import SecretsLedger
-from ledger.config import STORES, LedgerConfig
+from ledger.config import LEDGER_FILE, STORES, LedgerConfig
 
 
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
@@ -28,10 +30,22 @@ def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
     return {"store": store} if store else {}
 
 
-def open_ledger(args: argparse.Namespace) -> SecretsLedger:
-    import os
-    data_dir = args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data"
-    return SecretsLedger(LedgerConfig.from_environ(data_dir=data_dir, **store_overrides(args)))
+class NoLedger(Exception):
+    """A command that reads a ledger was pointed at a directory that holds none."""
+
+
+def data_dir_of(args: argparse.Namespace) -> Path:
+    return Path(args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data")
+
+
+def open_ledger(args: argparse.Namespace, *, create: bool = False) -> SecretsLedger:
+    """The ledger the arguments name. Only commands that write may create one: an audit
+    command pointed at the wrong directory must say so, not verify a new, empty ledger."""
+    config = LedgerConfig.from_environ(data_dir=data_dir_of(args), **store_overrides(args))
+    if not create and config.backend == "sqlite" and not config.db_path.exists():
+        raise NoLedger(f"no ledger in {config.data_dir} (no {LEDGER_FILE} there); "
+                       "check --data-dir or LEDGER_DATA_DIR")
+    return SecretsLedger(config)
 
 
 def print_json(document: Any) -> None:
@@ -50,7 +64,7 @@ def run_admin(args: argparse.Namespace, make_admin: Callable[[SecretsLedger], An
               refusals: tuple[type[Exception], ...], action: Callable[[Any], None]) -> int:
     """Open the ledger, run one admin action on it and close it; a refusal is one line on
     stderr and exit status 1."""
-    ledger = open_ledger(args)
+    ledger = open_ledger(args, create=True)
     try:
         action(make_admin(ledger))
     except (*refusals, OSError) as error:

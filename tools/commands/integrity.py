@@ -16,11 +16,13 @@ from typing import Any
 from ledger.integrity.digest import UnsignableRange
 from ledger.integrity.inclusion import ProofUnavailable, build_proof
 from ledger.integrity.signing import load_public_key
-from ledger.config import LedgerConfig
+from ledger.config import LEDGER_FILE, LedgerConfig
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
 from ledger.integrity.verify import verify
 from ledger.keys.rootkey import ROOT_KEY_ENV, ROOT_KEY_FILE
-from tools.commands.common import add_data_dir, open_ledger, print_json, store_overrides
+from tools.commands.common import (
+    NoLedger, add_data_dir, data_dir_of, open_ledger, print_json, store_overrides,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,21 +62,22 @@ def _moment(text: str) -> datetime:
         return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
-def _data_dir(args: argparse.Namespace) -> Path:
-    return Path(args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data")
-
-
 def _open_store(args: argparse.Namespace) -> tuple[IntegrityStore, Any]:
     """The SQLite file opened read-only; on PostgreSQL, the ledger's own connection (the
     second value keeps the ledger, and so its connections, alive while the store is used)."""
     if LedgerConfig.from_environ(**store_overrides(args)).backend == "postgres":
         ledger = open_ledger(args)
         return ledger.integrity.store, ledger
-    return SQLiteIntegrityStore.open_file(_data_dir(args) / "ledger.db"), None
+    path = data_dir_of(args) / LEDGER_FILE
+    if not path.exists():
+        raise NoLedger(f"no ledger in {path.parent} (no {LEDGER_FILE} there); check --data-dir "
+                       "or LEDGER_DATA_DIR")
+    return SQLiteIntegrityStore.open_file(path), None
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    data_dir = _data_dir(args)
+    data_dir = data_dir_of(args)
+    store, _keep = _open_store(args)
     if args.public_key is not None:
         key, source = load_public_key(args.public_key.read_bytes()), f"from {args.public_key}"
     elif os.environ.get(ROOT_KEY_ENV) or (data_dir / ROOT_KEY_FILE).exists():
@@ -85,7 +88,6 @@ def run_verify(args: argparse.Namespace) -> int:
     else:
         print("verify needs --public-key (no root key to read the ledger's own)", file=sys.stderr)
         return 2
-    store, _keep = _open_store(args)
     report = verify(store, key, key_source=source, start=args.start, end=args.end)
     print(f"Validating the log in {data_dir}", end="\n\n")
     print("\n".join(report.lines()))

@@ -26,7 +26,7 @@ def run_call(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as error:
         print(f"request is not valid JSON: {error.msg}", file=sys.stderr)
         return 2
-    ledger = open_ledger(args)
+    ledger = open_ledger(args, create=True)
     try:
         print_json(ledger.call(args.operation, request, Caller.system(ledger.config.account_id),
                                user_agent="secrets-ledger-cli"))
