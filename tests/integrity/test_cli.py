@@ -1,4 +1,4 @@
-"""`secrets-ledger verify | prove | digest | public-key | purge` on a data directory."""
+"""`secrets-ledger verify | prove | check-proof | digest | public-key | purge`."""
 from __future__ import annotations
 
 import json
@@ -76,6 +76,21 @@ def test_prove_prints_a_proof_the_public_key_accepts(signed_dir, tmp_path, capsy
     assert check_proof(out, (tmp_path / "ledger.pem").read_text())
     code, _, err = run(capsys, "prove", "--data-dir", str(signed_dir), "9999")
     assert code == 1 and "no event at log position 9999" in err
+
+
+def test_check_proof_needs_only_the_proof_and_the_public_key(signed_dir, tmp_path, capsys):
+    _, proof_text, _ = run(capsys, "prove", "--data-dir", str(signed_dir), "3")
+    proof_file, pem = tmp_path / "proof.json", str(tmp_path / "ledger.pem")
+    proof_file.write_text(proof_text)
+    shutil.rmtree(signed_dir)  # a third party has no ledger
+    code, out, _ = run(capsys, "check-proof", str(proof_file), "--public-key", pem)
+    proof = json.loads(proof_text)
+    assert code == 0 and out.startswith("valid: event ")
+    assert f"at log position {proof['event']['position']} is in digest 1" in out
+    proof["event"]["state"] = proof["event"]["state"][:-4] + "AAAA"  # another event's bytes
+    proof_file.write_text(json.dumps(proof))
+    code, out, _ = run(capsys, "check-proof", str(proof_file), "--public-key", pem)
+    assert code == 1 and out.startswith("INVALID")
 
 
 def test_digest_and_public_key_commands(signed_dir, tmp_path, capsys):

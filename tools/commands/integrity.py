@@ -1,4 +1,5 @@
-"""`verify`, `prove`, `digest`, `public-key` and `purge`: the log's integrity from the shell.
+"""`verify`, `prove`, `check-proof`, `digest`, `public-key` and `purge`: the log's integrity
+from the shell.
 
 `verify` and `prove` open the database read-only and need no root key when given the public
 key, so an auditor can run them on a copy of the data directory.
@@ -15,6 +16,7 @@ from typing import Any
 
 from ledger.integrity.digest import UnsignableRange
 from ledger.integrity.inclusion import ProofUnavailable, build_proof
+from ledger.integrity.proof import check_proof
 from ledger.integrity.signing import load_public_key
 from ledger.config import LEDGER_FILE, LedgerConfig
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
@@ -40,6 +42,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     prove.add_argument("event_id", metavar="EVENT_ID",
                        help="log position (notification id) or originator_id:version")
     prove.set_defaults(handler=run_prove)
+
+    checker = subparsers.add_parser(
+        "check-proof", help="check an inclusion proof with the published public key alone")
+    checker.add_argument("proof", type=Path, metavar="PROOF",
+                         help="the JSON `prove` printed (a file, or - for stdin)")
+    checker.add_argument("--public-key", type=Path, required=True,
+                         help="the published digest public key (PEM)")
+    checker.set_defaults(handler=run_check_proof)
 
     digest = subparsers.add_parser("digest", help="sign a digest of the log now")
     add_data_dir(digest)
@@ -101,6 +111,20 @@ def run_prove(args: argparse.Namespace) -> int:
     except ProofUnavailable as error:
         print(f"prove: {error}", file=sys.stderr)
         return 1
+    return 0
+
+
+def run_check_proof(args: argparse.Namespace) -> int:
+    """No ledger needed: what a third party runs on a proof they were handed."""
+    text = sys.stdin.read() if str(args.proof) == "-" else args.proof.read_text()
+    if not check_proof(text, args.public_key.read_bytes()):
+        print("INVALID: the proof does not show this event under a digest signed by this key")
+        return 1
+    proof = json.loads(text)
+    event, digest = proof["event"], proof["digest"]
+    print(f"valid: event {event['originator_id']}:{event['originator_version']} "
+          f"({event['topic']}) at log position {event['position']} is in digest "
+          f"{digest['sequence']}, signed by this key")
     return 0
 
 
