@@ -9,6 +9,8 @@ import argparse
 import importlib
 import sys
 
+from eventsourcing.persistence import MapperDeserialisationError
+
 from tools.commands.common import NoLedger
 
 COMMAND_MODULES = [
@@ -41,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     except NoLedger as error:
         print(f"secrets-ledger {args.command}: {error}", file=sys.stderr)
         return 2
+    except MapperDeserialisationError as error:  # bytes in the log that no event decodes from
+        print(f"secrets-ledger {args.command}: the log cannot be read: {error}. It may have "
+              "been altered; `secrets-ledger verify` names what changed and where.",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -125,3 +125,19 @@ def test_a_read_or_audit_command_on_a_directory_without_a_ledger_says_so_and_cre
     assert code == 2 and out == ""
     assert f"no ledger in {missing}" in err
     assert not missing.exists()
+
+
+@pytest.mark.parametrize("argv", [["inspect", "s1"], ["replay"], ["history", "s1"]])
+def test_a_command_meeting_an_undecodable_event_points_to_verify_without_a_traceback(
+        argv, signed_dir, capsys):
+    with sqlite3.connect(signed_dir / "ledger.db") as db:
+        db.execute("UPDATE stored_events SET state = X'c1c1c1' WHERE rowid = (SELECT "
+                   "MAX(rowid) FROM stored_events WHERE topic LIKE 'ledger.events:%')")
+        # 0xc1 is never valid msgpack: s1's last event no longer decodes
+    db.close()
+    code, _, err = run(capsys, *argv, "--data-dir", str(signed_dir))
+    assert code == 1
+    assert "the log cannot be read" in err and "secrets-ledger verify" in err
+    assert "Traceback" not in err
+    code, out, _ = run(capsys, "verify", "--data-dir", str(signed_dir))
+    assert code == 1 and "modified" in out
