@@ -23,7 +23,7 @@ current, so read-your-writes catch-ups do not reload the secret they just wrote.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
@@ -206,24 +206,9 @@ class _Batch:
                             s.last_accessed, deletion[0], deletion[1],
                             None if deletion[2] is None else int(deletion[2]), int(s.deleted),
                             s.position, s.version, s.at_max))
-            for vid in s.dirty_versions:
-                v = s.versions.get(vid)
-                if v is None:
-                    gone_versions.append((secret_id, vid))
-                else:
-                    versions.append((secret_id, vid, *v))
-            for label in s.dirty_labels:
-                held = s.labels.get(label)
-                if held is None:
-                    gone_labels.append((secret_id, label))
-                else:
-                    labels.append((secret_id, label, *held))
-            for key in s.dirty_tags:
-                tag = s.tags.get(key)
-                if tag is None:
-                    gone_tags.append((secret_id, key))
-                else:
-                    tags.append((secret_id, key, *tag))
+            _dirty_rows(secret_id, s.dirty_versions, s.versions, versions, gone_versions)
+            _dirty_rows(secret_id, s.dirty_labels, s.labels, labels, gone_labels)
+            _dirty_rows(secret_id, s.dirty_tags, s.tags, tags, gone_tags)
             s.dirty_versions, s.dirty_labels, s.dirty_tags = set(), set(), set()
         _many(c, _UPSERT_SECRET, secrets)
         _many(c, "DELETE FROM cs_versions WHERE secret_id = ? AND version_id = ?", gone_versions)
@@ -232,6 +217,18 @@ class _Batch:
         _many(c, _UPSERT_LABEL, labels)
         _many(c, "DELETE FROM cs_tags WHERE secret_id = ? AND key = ?", gone_tags)
         _many(c, _UPSERT_TAG, tags)
+
+
+def _dirty_rows(secret_id: str, dirty: set[str], current: Mapping[str, Sequence[Any]],
+                upserts: list[tuple[Any, ...]], deletes: list[tuple[Any, ...]]) -> None:
+    """For each changed key of one of a secret's tables: its row to upsert, or its deletion
+    when the key is gone."""
+    for key in dirty:
+        row = current.get(key)
+        if row is None:
+            deletes.append((secret_id, key))
+        else:
+            upserts.append((secret_id, key, *row))
 
 
 def _many(cursor: Any, sql: str, rows: list[tuple[Any, ...]]) -> None:
