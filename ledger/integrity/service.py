@@ -9,7 +9,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.integrity.digest import Digest, DigestWriter, UnsignableRange
+from ledger.integrity.digest import Digest
+from ledger.integrity.digest_writer import DigestWriter, UnsignableRange
 from ledger.integrity.inclusion import build_proof
 from ledger.integrity.report import VerificationReport
 from ledger.integrity.signing import DigestSigner

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from ledger.application import SecretsLedger
-from ledger.integrity.digest import UnsignableRange
+from ledger.integrity.digest import Digest
+from ledger.integrity.digest_writer import UnsignableRange
 from ledger.integrity.proof import canonical_bytes, chain_hash
 from ledger.integrity.report import (
     CHAIN_BROKEN, DELETED, HASH_ALTERED, INSERTED, MODIFIED, REORDERED, ROOT_MISMATCH, UNCOVERED,
@@ -287,7 +288,6 @@ def test_a_different_public_key_fails_every_digest(signed):
 
 def test_from_and_to_select_the_digests_whose_interval_overlaps(signed):
     digests = signed.ledger.integrity.store.digests()
-    from ledger.integrity.digest import Digest
     second = Digest.of(digests[1])
     report = signed.verify(start=second.end_time, end=second.end_time)
     assert [d.sequence for d in report.digests] == [2, 3]

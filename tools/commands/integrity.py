@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ledger.integrity.digest import UnsignableRange
+from ledger.integrity.digest_writer import UnsignableRange
 from ledger.integrity.inclusion import ProofUnavailable, build_proof
 from ledger.integrity.proof import check_proof
 from ledger.integrity.signing import load_public_key
