@@ -44,16 +44,23 @@ class DigestWriter:
     def write(self) -> Digest:
         """Sign a digest over everything logged since the previous one (maybe nothing)."""
         for _ in range(_ATTEMPTS):
-            latest = self._store.latest_digest()
-            previous = Digest.of(latest) if latest else None
-            digest, tips = self._build(previous)
-            try:
-                self._store.insert_digest(StoredDigest(digest.sequence, digest.body,
-                                                       digest.signature), tips)
-            except IntegrityError:
-                continue  # another writer signed this sequence number first: build on it
-            return digest
+            digest = self._append()
+            if digest is not None:
+                return digest
+            # another writer signed this sequence number first: build on theirs
         raise IntegrityError("could not append a digest: too many concurrent digest writers")
+
+    def _append(self) -> Digest | None:
+        """The next digest, appended; None if another writer appended one first."""
+        latest = self._store.latest_digest()
+        previous = Digest.of(latest) if latest else None
+        digest, tips = self._build(previous)
+        try:
+            self._store.insert_digest(StoredDigest(digest.sequence, digest.body,
+                                                   digest.signature), tips)
+        except IntegrityError:
+            return None
+        return digest
 
     def _build(self, previous: Digest | None) -> tuple[Digest, bytes]:
         now = self._clock()
@@ -114,7 +121,10 @@ class DigestWriter:
             if now < since + self.interval:
                 self._next_due = since + self.interval
                 return None
-            digest = self.write()
+            digest = self._append()
+            if digest is None:  # another process just signed the interval: no longer due
+                self._next_due = None  # the next check reads when theirs ended
+                return None
             self._next_due = digest.end_time + self.interval
             return digest
 

@@ -119,3 +119,29 @@ def test_the_digest_body_holds_no_secret_value(tmp_path, clock, caller):
     digest = ledger.write_digest()
     assert b"s3cr3t-value" not in digest.body
     assert b"s3cr3t-value" not in ledger.integrity.store.chain_tips(digest.sequence)
+
+
+def test_a_scheduled_digest_another_process_signed_first_is_not_signed_again(tmp_path, clock,
+                                                                             caller):
+    """Every server process runs the schedule; when two find the interval due at once, the
+    one that loses the race to append writes nothing, rather than a second digest at once."""
+    hourly = timedelta(hours=1)
+    winner = open_ledger(tmp_path / "d", clock, digest_interval=hourly)
+    create(winner, caller, "a")
+    loser = open_ledger(tmp_path / "d", clock, digest_interval=hourly)
+    clock.advance(minutes=61)
+    store = loser.integrity.store
+    insert = store.insert_digest
+
+    def the_other_process_appends_first(digest, tips):
+        del store.insert_digest
+        winner.write_digest()
+        insert(digest, tips)
+
+    store.insert_digest = the_other_process_appends_first
+    assert loser.integrity.write_digest_if_due() is None
+    assert len(store.digests()) == 1
+    assert loser.integrity.write_digest_if_due() is None  # the winner's covers the interval
+    clock.advance(minutes=61)
+    assert loser.integrity.write_digest_if_due() is not None
+    assert len(store.digests()) == 2
