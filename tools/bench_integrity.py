@@ -2,7 +2,7 @@
 bare eventsourcing save, and `verify` events/s next to a raw read of the same log, all in the
 same run. Never prints a secret value.
 
-    python -m tests.integrity.bench_integrity [--calls 2000] [--rounds 3]
+    python -m tools.bench_integrity [--calls 2000] [--rounds 3]
 """
 from __future__ import annotations
 
