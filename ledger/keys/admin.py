@@ -61,16 +61,22 @@ class KeyAdmin:
     def create(self, description: str = "", alias: str | None = None,
                policy: str | Mapping[str, Any] | None = None) -> KmsKey:
         """A customer managed key, optionally with an alias and a key policy of its own."""
+        freed = None  # an alias a deleted key left behind, pointing nowhere: it may be reused
         if alias is not None:
             self._check_alias(alias)
-            if self._alias(alias) is not None:
+            existing = self._alias(alias)
+            if existing is not None and existing.key_id is not None:
                 raise KeyAdminError(f"The alias {alias} already exists.")
+            freed = existing
         text = self._policy_text(policy) if policy is not None else None
         try:
             key = self.kms.create_key(description, self.ledger.now(), self._context("CreateKey"),
-                                      alias=alias)
+                                      alias=alias if freed is None else None)
         except IntegrityError:
             raise KeyAdminError(f"The alias {alias} already exists.") from None
+        if freed is not None:
+            freed.retarget(key.key_id, self.ledger.now(), self._context("UpdateAlias"))
+            self.ledger.save(freed)
         if text is not None:
             key = self.kms.put_key_policy(key.key_id, text, self.ledger.now(),
                                           self._context("PutKeyPolicy"))

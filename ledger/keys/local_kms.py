@@ -21,7 +21,9 @@ from ledger.errors import DecryptionFailure, EncryptionFailure
 from ledger.keys import envelope
 from ledger.keys.keystore import KeyStore, KeyStoreChanges
 from ledger.loading import load
-from ledger.keys.kms_key import DEFAULT_ALIAS, DELETED, ENABLED, KeyAlias, KeyCreated, KmsKey
+from ledger.keys.kms_key import (
+    DEFAULT_ALIAS, DELETED, ENABLED, AliasAssigned, KeyAlias, KeyCreated, KmsKey,
+)
 
 Save = Callable[..., Any]
 STATE_FRESHNESS = 1.0  # seconds
@@ -150,12 +152,17 @@ class LocalKms:
                       *also: Any) -> bool:
         """End a key's pending window if it has passed: the state change and the destruction
         of its material commit together (with `also`, e.g. the call's audit record), so every
-        version it protects becomes unreadable from any copy of the log."""
+        version it protects becomes unreadable from any copy of the log. As in KMS, the key's
+        aliases go with it (they point nowhere, and may be given to another key)."""
         key: KmsKey = load(self._repository, KmsKey.id_for(key_id), for_update=True)
         if not key.deletion_due(now):
             return False  # cancelled since it was listed
         key.change_state(DELETED, now, context, key.deletion_date)
-        self._save(key, *also, key_changes=KeyStoreChanges(
+        aliases = [alias for alias in self._all_created(AliasAssigned, for_update=True)
+                   if alias.key_id == key_id]
+        for alias in aliases:
+            alias.retarget(None, now, context)
+        self._save(key, *aliases, *also, key_changes=KeyStoreChanges(
             shred_materials=[_material_name(key.key_id)]))
         with self._lock:
             self._recent.pop(key.key_id, None)
@@ -181,15 +188,22 @@ class LocalKms:
 
     def all_keys(self) -> list[KmsKey]:
         """Every key, oldest first (admin listings and the purge: reads every key's history)."""
-        keys, start = [], 0
-        topic = get_topic(KeyCreated)
+        return self._all_created(KeyCreated)
+
+    def all_aliases(self) -> list[KeyAlias]:
+        """Every alias ever assigned, oldest first; a deleted key's aliases point nowhere."""
+        return self._all_created(AliasAssigned)
+
+    def _all_created(self, created: type, for_update: bool = False) -> list[Any]:
+        found, start = [], 0
+        topic = get_topic(created)
         while True:
             notes = self._repository.event_store.recorder.select_notifications(
                 start=start, limit=1000, topics=[topic], inclusive_of_start=False)
             if not notes:
-                return keys
-            keys.extend(load(self._repository, note.originator_id, for_update=False)
-                        for note in notes)
+                return found
+            found.extend(load(self._repository, note.originator_id, for_update=for_update)
+                         for note in notes)
             start = notes[-1].id
 
     # ---- cryptography ---------------------------------------------------------------------

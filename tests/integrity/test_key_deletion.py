@@ -96,3 +96,22 @@ def test_a_deletion_cannot_be_cancelled_once_its_window_has_ended(tmp_path, cloc
     with pytest.raises(KeyAdminError, match="has ended"):
         admin.cancel_deletion(key.arn)
     assert ledger.purge_expired() == [key.arn]
+
+
+def test_a_deleted_keys_aliases_go_with_it_and_may_name_a_new_key(tmp_path, clock, caller):
+    ledger = open_ledger(tmp_path / "data", clock)
+    admin = KeyAdmin(ledger)
+    old = admin.create("payments", alias="alias/payments")
+    admin.schedule_deletion(old.arn, 7)
+    clock.advance(days=8)
+    assert ledger.purge_expired() == [old.arn]
+    with pytest.raises(EncryptionFailure):  # the alias names no key now
+        ledger.call("CreateSecret", {"Name": "new/one", "SecretString": "v",
+                                     "KmsKeyId": "alias/payments"}, caller)
+    assert [a.key_id for a in ledger.kms.all_aliases() if a.alias == "alias/payments"] == [None]
+    new = admin.create("payments again", alias="alias/payments")
+    version = ledger.call("CreateSecret", {"Name": "new/one", "SecretString": "v",
+                                           "KmsKeyId": "alias/payments"}, caller)["VersionId"]
+    secret = ledger.find_secret("new/one")
+    assert ledger.key_store.data_key(secret.id.hex, version).key_arn == new.arn
+    assert admin.key("alias/payments").key_id == new.key_id

@@ -18,11 +18,8 @@ import argparse
 import json
 from typing import Any
 
-from eventsourcing.application import AggregateNotFoundError
-from eventsourcing.utils import get_topic
-
 from ledger.keys.admin import KeyAdmin, KeyAdminError
-from ledger.keys.kms_key import AliasAssigned, KeyAlias, KmsKey
+from ledger.keys.kms_key import KmsKey
 from tools.commands.common import add_data_dir, print_json, run_admin
 from tools.commands.principals import read_document
 
@@ -98,16 +95,9 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _aliases(admin: KeyAdmin) -> dict[str, list[str]]:
-    """Key id -> alias names, from the alias streams."""
+    """Key id -> the alias names that point at it."""
     found: dict[str, list[str]] = {}
-    recorder = admin.ledger.recorder
-    notes = recorder.select_notifications(start=None, limit=1_000_000,
-                                          topics=[get_topic(AliasAssigned)])
-    for note in notes:
-        try:
-            alias: KeyAlias = admin.ledger.repository.get(note.originator_id)
-        except AggregateNotFoundError:
-            continue
+    for alias in admin.kms.all_aliases():
         if alias.key_id is not None:
             found.setdefault(alias.key_id, []).append(alias.alias)
     return found
