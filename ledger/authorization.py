@@ -155,12 +155,6 @@ class Grant:
                 return refusal
         return None
 
-    def may_use_key(self, action: str, key: KmsKey | None, secret_arn: str | None = None) -> bool:
-        if self.unrestricted:
-            return True
-        assert self.authorizer is not None
-        return self.authorizer.key_decision(self, action, key, secret_arn).allowed
-
     def message(self, action: str, reference: str, decision: Decision) -> str:
         return access_denied_message(self.caller.arn, action, reference, decision.explicit,
                                      decision.policy_type)

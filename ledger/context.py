@@ -16,10 +16,6 @@ class Caller:
     account_id: str = "123456789012"
 
     @property
-    def user_name(self) -> str:
-        return self.arn.rsplit("/", 1)[-1] if "/" in self.arn else self.arn.rsplit(":", 1)[-1]
-
-    @property
     def trusted(self) -> bool:
         """True only for an instance `system()` made: policies are not consulted for it.
 

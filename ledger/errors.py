@@ -82,17 +82,6 @@ MARKED_FOR_DELETION = (
     "You can't perform this operation on the secret because it was marked for deletion."
 )
 
-ERRORS_BY_CODE: dict[str, type[LedgerError]] = {
-    cls.code: cls
-    for cls in (
-        ResourceNotFoundException, InvalidParameterException, InvalidRequestException,
-        ResourceExistsException, LimitExceededException, EncryptionFailure, DecryptionFailure,
-        InvalidNextTokenException, MalformedPolicyDocumentException, PublicPolicyException,
-        PreconditionNotMetException, InternalServiceError, ValidationException,
-        AccessDeniedException,
-    )
-}
-
 
 class UnknownOperationException(LedgerError):
     """The operation is not one this ledger serves."""

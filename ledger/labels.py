@@ -91,7 +91,3 @@ def check_label_quota(labels: dict[str, str], moves: list[Move], limit: int) -> 
     if len(_after(labels, moves)) > limit:
         raise LimitExceededException(
             f"A secret can have at most {limit} staging labels across all of its versions.")
-
-
-def apply_moves(labels: dict[str, str], moves: list[Move]) -> dict[str, str]:
-    return _after(labels, moves)

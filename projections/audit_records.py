@@ -19,7 +19,6 @@ from projections import cloudtrail
 from projections.log_reader import LogReader
 
 AuditRow = tuple[int, str | None, str | None]  # position, value_hash, removed_version
-ROW_COLUMNS = "position, value_hash, removed_version"
 
 
 class TrailCursor:

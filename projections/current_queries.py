@@ -36,13 +36,6 @@ def find_secret(cursor: SQLiteCursor, secret_id: str) -> SecretView:
     raise ResourceNotFoundException(SECRET_NOT_FOUND)
 
 
-def secret_by_id(cursor: SQLiteCursor, secret_id: UUID) -> SecretView | None:
-    cursor.execute(f"SELECT {_SECRET_COLUMNS} FROM cs_secrets WHERE secret_id = ?",
-                   (secret_id.hex,))
-    row = cursor.fetchone()
-    return _load(cursor, [row])[0] if row is not None else None
-
-
 def live_secrets(cursor: SQLiteCursor) -> list[SecretView]:
     """Every secret not finally deleted, in creation order (as the log lists them)."""
     cursor.execute(f"SELECT {_SECRET_COLUMNS} FROM cs_secrets WHERE deleted = 0 "

@@ -133,11 +133,6 @@ def explain(cursor: SQLiteCursor, query: Query) -> str:
     return "\n".join(str(row[-1]) for row in cursor.fetchall())
 
 
-def lookup_entry(record_json: str) -> dict[str, Any]:
-    """A LookupEvents `Events[]` entry around the full record (given as its JSON text)."""
-    return entry(json.loads(record_json), record_json)
-
-
 def entry(record: dict[str, Any], record_json: str | None = None) -> dict[str, Any]:
     """A LookupEvents `Events[]` entry around the full record."""
     result: dict[str, Any] = {
