@@ -40,10 +40,6 @@ class LedgerIntegrity:
         self.writer = DigestWriter(self._store, self.signer, ledger_name, clock, interval)
 
     @property
-    def supported(self) -> bool:
-        return self._store is not None
-
-    @property
     def store(self) -> IntegrityStore:
         if self._store is None:
             raise IntegrityUnsupported("this event store keeps no hash chain")

@@ -230,15 +230,6 @@ def _markers(t: Timeline, g: _Geometry) -> list[str]:
     return out
 
 
-def marker_count(t: Timeline) -> dict[str, int]:
-    """How many markers of each kind `swimlanes` draws (for checks and the legend)."""
-    counts: dict[str, int] = defaultdict(int)
-    for e in t.entries:
-        if e.kind in MARKER_KINDS:
-            counts[e.kind] += 1
-    return dict(counts)
-
-
 def legend_swatch(kind: str) -> str:
     """A small SVG showing one marker kind."""
     shape, colour, text = MARKER_KINDS[kind]
