@@ -40,11 +40,10 @@ def _version_token(call: Call) -> str:
 
 
 def _add_value(call: Call, secret: Secret, outcome: Outcome, value: values.Plaintext,
-               version_id: str, stages: list[str] | None) -> list[str]:
+               fingerprint: str, version_id: str, stages: list[str] | None) -> list[str]:
     """Seal a new version under the secret's key and record it."""
     ledger = call.ledger
     key = ledger.kms.key_for_secret(secret.kms_key_id, call.now, call.event_context)
-    fingerprint = ledger.fingerprint(value)
     sealed, data_key = values.seal(ledger.kms, key, secret.arn, version_id, value, fingerprint)
     labels = secret.add_version(version_id, sealed, stages, ledger.config.limits, call.now,
                                 call.event_context, call.owning_service,
@@ -85,7 +84,7 @@ def create_secret(call: Call) -> Outcome:
     outcome = Outcome({"ARN": arn, "Name": name}, resources=[arn], aggregates=[secret, index],
                       audit_response={"arn": arn})
     if value:
-        _add_value(call, secret, outcome, value, token, None)
+        _add_value(call, secret, outcome, value, ledger.fingerprint(value), token, None)
         outcome.response["VersionId"] = token
     return outcome
 
@@ -103,9 +102,9 @@ def update_secret(call: Call) -> Outcome:
     if request.get("KmsKeyId") is not None:
         _change_key(call, secret, outcome, request["KmsKeyId"] or None)
     if value is not None:
-        token = _version_token(call)
-        if not secret.check_token(token, ledger.fingerprint(value)):
-            _add_value(call, secret, outcome, value, token, None)
+        token, fingerprint = _version_token(call), ledger.fingerprint(value)
+        if not secret.check_token(token, fingerprint):
+            _add_value(call, secret, outcome, value, fingerprint, token, None)
         outcome.response["VersionId"] = token
     return outcome
 
@@ -137,10 +136,12 @@ def put_secret_value(call: Call) -> Outcome:
     token = _version_token(call)
     outcome = Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
                       aggregates=[secret], audit_response={"arn": secret.arn})
-    if secret.check_token(token, ledger.fingerprint(value)):
+    fingerprint = ledger.fingerprint(value)
+    if secret.check_token(token, fingerprint):
         labels = secret.stages_of(token)
     else:
-        labels = _add_value(call, secret, outcome, value, token, request.get("VersionStages"))
+        labels = _add_value(call, secret, outcome, value, fingerprint, token,
+                            request.get("VersionStages"))
     outcome.response.update(VersionId=token, VersionStages=labels)
     return outcome
 
