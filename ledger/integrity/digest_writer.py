@@ -121,7 +121,11 @@ class DigestWriter:
             if now < since + self.interval:
                 self._next_due = since + self.interval
                 return None
-            digest = self._append()
+            try:
+                digest = self._append()
+            except UnsignableRange:
+                self._next_due = now + self.interval  # each try re-reads the whole range
+                raise
             if digest is None:  # another process just signed the interval: no longer due
                 self._next_due = None  # the next check reads when theirs ended
                 return None

@@ -298,16 +298,22 @@ def test_from_and_to_select_the_digests_whose_interval_overlaps(signed):
 
 # ---- no digest over an altered range -----------------------------------------------------
 
-def test_no_digest_is_signed_over_a_modified_event_after_the_last_one(signed, db, caplog):
+def test_no_digest_is_signed_over_a_modified_event_after_the_last_one(signed, db, caplog,
+                                                                        clock):
     position = signed.ends[2] + 2
     state = event_row(db, position)[3]
     db().execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
                  (state[:-1] + bytes([state[-1] ^ 1]), position))
     with pytest.raises(UnsignableRange, match=f"position {position} does not match"):
         signed.ledger.write_digest()
-    signed.ledger.integrity.writer.interval = timedelta(seconds=0)
+    signed.ledger.integrity.writer.interval = timedelta(minutes=5)
+    clock.advance(minutes=6)
     assert signed.ledger.integrity.write_digest_if_due() is None  # the schedule logs, no raise
-    assert f"position {position} does not match" in caplog.text
+    assert signed.ledger.integrity.write_digest_if_due() is None  # not tried again at once
+    assert caplog.text.count(f"position {position} does not match") == 1
+    clock.advance(minutes=6)
+    assert signed.ledger.integrity.write_digest_if_due() is None  # tried again, refused again
+    assert caplog.text.count(f"position {position} does not match") == 2
     assert len(signed.ledger.integrity.store.digests()) == 3
     report = signed.verify()
     assert kinds(report) == [(MODIFIED, position)]
