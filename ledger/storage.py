@@ -46,11 +46,15 @@ class SqlKeyStore:
 
     def _write_keys(self, c: Any, changes: KeyStoreChanges) -> None:
         self._before_key_writes(c)
-        c.executemany("INSERT INTO key_materials VALUES (?, ?)", list(changes.materials.items()))
-        c.executemany("INSERT INTO data_keys VALUES (?, ?, ?, ?) "
-                      "ON CONFLICT (secret_id, version_id) DO UPDATE SET "
-                      "key_arn = excluded.key_arn, wrapped = excluded.wrapped",
-                      [(s, v, k.key_arn, k.wrapped) for (s, v), k in changes.data_keys.items()])
+        if changes.materials:
+            c.executemany("INSERT INTO key_materials VALUES (?, ?)",
+                          list(changes.materials.items()))
+        if changes.data_keys:
+            c.executemany("INSERT INTO data_keys VALUES (?, ?, ?, ?) "
+                          "ON CONFLICT (secret_id, version_id) DO UPDATE SET "
+                          "key_arn = excluded.key_arn, wrapped = excluded.wrapped",
+                          [(s, v, k.key_arn, k.wrapped)
+                           for (s, v), k in changes.data_keys.items()])
         if shreds(changes):
             c.executemany("DELETE FROM key_materials WHERE name = ?",
                           [(n,) for n in changes.shred_materials])
