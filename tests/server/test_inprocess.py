@@ -1,5 +1,5 @@
 """The app in this process (uvicorn on a thread), for what a subprocess cannot show:
-faults inside the ledger, the purge thread, and what shutdown does to the ledger."""
+faults inside the ledger, the upkeep thread, and what shutdown does to the ledger."""
 from __future__ import annotations
 
 import logging

@@ -59,7 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_data_dir(key)
     key.set_defaults(handler=run_public_key)
 
-    purge = subparsers.add_parser("purge", help="end every recovery window that has passed")
+    purge = subparsers.add_parser("purge", help="end every recovery window and key pending "
+                                                 "window that has passed")
     add_data_dir(purge)
     purge.set_defaults(handler=run_purge)
 

@@ -38,7 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--account-id", default=os.environ.get("LEDGER_ACCOUNT_ID",
                                                                DEFAULT_ACCOUNT))
     parser.add_argument("--purge-interval", type=float, default=300.0,
-                        help="seconds between runs that end passed recovery windows (0: never)")
+                        help="seconds between runs that end passed recovery and key "
+                             "pending windows (0: never)")
     parser.add_argument("--body-timeout", type=float, default=None,
                         help="seconds a client has to send a request body it declared "
                              "(default: 30); then 408 RequestTimeoutException")
