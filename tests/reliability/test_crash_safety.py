@@ -6,8 +6,9 @@ there (a version without its data key or the reverse), read models caught up exa
 A fifth of the kills land during start-up (possibly before the port is open). Each cycle also
 kills an `audit lookup` process that is catching the audit view up on the same file, and the
 server writes a signed digest every second, so kills also hit catch-up and digest writes.
-Each kill while serving waits for a few acknowledged writes since the restart, then a random
-delay, so every one lands under load however slow the machine is.
+Each kill while serving waits for 25 acknowledged writes since the restart, then a random
+delay, so every one lands under load, and the run carries at least 20 writes per kill, however
+slow the machine is.
 """
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ from tests.server.conftest import ROOT_ENV, ServerProcess, make_client
 KILLS = 24
 SLOW_KILLS = 120
 EARLY_EVERY = 5  # every fifth kill lands during start-up
+LOAD_PER_KILL = 20  # acknowledged writes per kill, over the whole run, for the test to mean much
+# Writes awaited after each restart before the kill: with a fifth of the kills during start-up
+# (no writes), 25 per serving cycle keeps the run above LOAD_PER_KILL however slow the machine.
+WRITES_BEFORE_KILL = 25
 
 
 @dataclass
@@ -85,7 +90,7 @@ def kill_repeatedly(server: ServerProcess, load: WriteLoad, kills: int,
         auditor = None
         if cycle % 2:
             auditor = Auditor.start(server, server.data_dir.parent / "auditor.err")
-        _wait_for_writes(load, 3)  # so the kill lands under load, however slow the machine
+        _wait_for_writes(load, WRITES_BEFORE_KILL)  # the kill lands under load
         time.sleep(rng.uniform(0.0, 0.8))
         _kill(server.process, "the server", server.stderr())
         if auditor is not None:
@@ -126,7 +131,7 @@ def run_crash_test(tmp_path: Path, kills: int, seed: int) -> None:
     codes = {code for _, code in tally.refused}
     assert not codes, f"writes refused with {codes}"
     assert counts.total >= kills
-    assert len(tally.acknowledged) >= 3 * kills, (
+    assert len(tally.acknowledged) >= LOAD_PER_KILL * kills, (
         f"too little load to mean anything: {len(tally.acknowledged)} acknowledged, "
         f"{len(tally.unanswered)} unanswered, {len(tally.unsent)} unsent")
     assert tally.unanswered, "no kill ever caught a request in flight"
