@@ -24,6 +24,15 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
                              "still holds the root key")
 
 
+def add_command(commands: argparse._SubParsersAction, name: str, help_text: str,
+                handler: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+    """A subcommand that works on a ledger: its parser, with --data-dir and --store."""
+    parser = commands.add_parser(name, help=help_text)
+    add_data_dir(parser)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
 def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
     """LedgerConfig overrides from the command line (`--store`)."""
     store = getattr(args, "store", None)

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ledger.errors import LedgerError
 from projections.history_source import load_report, load_timeline
@@ -19,6 +21,8 @@ from projections.sensitivity import SensitiveRule
 from tools.commands.audit import parse_time
 from tools.commands.common import add_data_dir, open_ledger
 from tools.render import html, layout, terminal
+
+T = TypeVar("T")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,11 +73,7 @@ def run_history(args: argparse.Namespace) -> int:
     except LedgerError as error:
         print(f"{error.code}: {error.message}", file=sys.stderr)
         return 1
-    if args.html is not None:
-        args.html.write_text(html.history_page(timeline), encoding="utf-8")
-        print(f"wrote {args.html}")
-    else:
-        terminal.write(layout.history_blocks(timeline), sys.stdout, args.rich)
+    _show(args, timeline, html.history_page, layout.history_blocks)
     return 0
 
 
@@ -83,9 +83,15 @@ def run_report(args: argparse.Namespace) -> int:
         return 2
     ledger = open_ledger(args)
     report = load_report(ledger, args.start, args.end, args.sensitive, verify=args.verify)
+    _show(args, report, html.report_page, layout.report_blocks)
+    return 0
+
+
+def _show(args: argparse.Namespace, subject: T, page: Callable[[T], str],
+          blocks: Callable[[T], Any]) -> None:
+    """One HTML page to --html FILE, else blocks on the terminal."""
     if args.html is not None:
-        args.html.write_text(html.report_page(report), encoding="utf-8")
+        args.html.write_text(page(subject), encoding="utf-8")
         print(f"wrote {args.html}")
     else:
-        terminal.write(layout.report_blocks(report), sys.stdout, args.rich)
-    return 0
+        terminal.write(blocks(subject), sys.stdout, args.rich)

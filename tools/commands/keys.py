@@ -20,7 +20,7 @@ from typing import Any
 
 from ledger.keys.admin import KeyAdmin, KeyAdminError
 from ledger.keys.kms_key import KmsKey
-from tools.commands.common import add_data_dir, print_json, run_admin
+from tools.commands.common import add_command, print_json, run_admin
 from tools.commands.principals import read_document
 
 USER_AGENT = "secrets-ledger-cli"
@@ -30,36 +30,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("keys", help="manage the local KMS keys")
     commands = parser.add_subparsers(dest="keys_command", required=True)
 
-    create = _command(commands, "create", "create a customer managed key", run_create)
+    create = add_command(commands, "create", "create a customer managed key", run_create)
     create.add_argument("--description", default="")
     create.add_argument("--alias", default=None)
     create.add_argument("--policy", default=None, help="key policy: JSON, file://PATH or -")
-    _command(commands, "list", "list keys", run_list)
+    add_command(commands, "list", "list keys", run_list)
     for name, handler in (("disable", run_disable), ("enable", run_enable),
                           ("cancel-deletion", run_cancel_deletion)):
-        _command(commands, name, f"{name.replace('-', ' ')} a key", handler).add_argument("key")
-    schedule = _command(commands, "schedule-deletion", "schedule a key's deletion",
+        add_command(commands, name, f"{name.replace('-', ' ')} a key", handler).add_argument("key")
+    schedule = add_command(commands, "schedule-deletion", "schedule a key's deletion",
                         run_schedule_deletion)
     schedule.add_argument("key")
     schedule.add_argument("--pending-window-in-days", type=int, default=30)
-    alias = _command(commands, "alias", "point an alias at a key", run_alias)
+    alias = add_command(commands, "alias", "point an alias at a key", run_alias)
     alias.add_argument("alias")
     alias.add_argument("key")
 
     policy = commands.add_parser("policy", help="put or get a key policy")
     policy_commands = policy.add_subparsers(dest="key_policy_command", required=True)
-    put = _command(policy_commands, "put", "replace a key's policy", run_put_policy)
+    put = add_command(policy_commands, "put", "replace a key's policy", run_put_policy)
     put.add_argument("key")
     put.add_argument("document", help="the policy as JSON text, file://PATH, or - for stdin")
-    _command(policy_commands, "get", "print a key's policy", run_get_policy).add_argument("key")
-
-
-def _command(commands: argparse._SubParsersAction, name: str, help_text: str,
-             handler: Any) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help_text)
-    add_data_dir(parser)
-    parser.set_defaults(handler=handler)
-    return parser
+    add_command(policy_commands, "get", "print a key's policy", run_get_policy).add_argument("key")
 
 
 def describe(key: KmsKey, aliases: list[str] | None = None) -> dict[str, Any]:

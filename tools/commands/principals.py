@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.principals import Principal, PrincipalError, Principals
-from tools.commands.common import add_data_dir, print_json, run_admin
+from tools.commands.common import add_command, print_json, run_admin
 
 USER_AGENT = "secrets-ledger-cli"
 
@@ -32,44 +32,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                       "identity policies")
     commands = parser.add_subparsers(dest="principals_command", required=True)
 
-    create = _command(commands, "create", "create a user, or a role with --role", run_create)
+    create = add_command(commands, "create", "create a user, or a role with --role", run_create)
     create.add_argument("name")
     create.add_argument("--role", action="store_true")
-    _command(commands, "list", "list principals, their access key ids and policy names",
+    add_command(commands, "list", "list principals, their access key ids and policy names",
              run_list)
-    delete = _command(commands, "delete", "delete a principal with its keys and policies",
+    delete = add_command(commands, "delete", "delete a principal with its keys and policies",
                       run_delete)
     delete.add_argument("name", help="user or role name, or ARN")
 
     keys = commands.add_parser("access-keys", help="create or delete access keys")
     key_commands = keys.add_subparsers(dest="access_keys_command", required=True)
-    key_create = _command(key_commands, "create", "issue a key pair to a principal",
+    key_create = add_command(key_commands, "create", "issue a key pair to a principal",
                           run_create_key)
     key_create.add_argument("name", help="principal name (root, a user or role name) or ARN")
-    key_delete = _command(key_commands, "delete", "delete an access key", run_delete_key)
+    key_delete = add_command(key_commands, "delete", "delete an access key", run_delete_key)
     key_delete.add_argument("access_key_id")
 
     policies = commands.add_parser("policies", help="attach, show or detach identity policies")
     policy_commands = policies.add_subparsers(dest="policies_command", required=True)
-    put = _command(policy_commands, "put", "attach (or replace) an identity policy",
+    put = add_command(policy_commands, "put", "attach (or replace) an identity policy",
                    run_put_policy)
     put.add_argument("name", help="user or role name, or ARN")
     put.add_argument("policy_name")
     put.add_argument("document", help="the policy as JSON text, file://PATH, or - for stdin")
-    get = _command(policy_commands, "get", "print an identity policy", run_get_policy)
+    get = add_command(policy_commands, "get", "print an identity policy", run_get_policy)
     get.add_argument("name")
     get.add_argument("policy_name")
-    remove = _command(policy_commands, "delete", "detach an identity policy", run_delete_policy)
+    remove = add_command(policy_commands, "delete", "detach an identity policy", run_delete_policy)
     remove.add_argument("name")
     remove.add_argument("policy_name")
-
-
-def _command(commands: argparse._SubParsersAction, name: str, help_text: str,
-             handler: Any) -> argparse.ArgumentParser:
-    parser = commands.add_parser(name, help=help_text)
-    add_data_dir(parser)
-    parser.set_defaults(handler=handler)
-    return parser
 
 
 def read_document(argument: str) -> str:
