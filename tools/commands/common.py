@@ -51,10 +51,18 @@ def open_ledger(args: argparse.Namespace, *, create: bool = False) -> SecretsLed
     """The ledger the arguments name. Only commands that write may create one: an audit
     command pointed at the wrong directory must say so, not verify a new, empty ledger."""
     config = LedgerConfig.from_environ(data_dir=data_dir_of(args), **store_overrides(args))
-    if not create and config.backend == "sqlite" and not config.db_path.exists():
-        raise NoLedger(f"no ledger in {config.data_dir} (no {LEDGER_FILE} there); "
-                       "check --data-dir or LEDGER_DATA_DIR")
+    if not create and config.backend == "sqlite":
+        existing_ledger_file(args)
     return SecretsLedger(config)
+
+
+def existing_ledger_file(args: argparse.Namespace) -> Path:
+    """The SQLite file of the ledger the arguments name; NoLedger if there is none."""
+    path = data_dir_of(args) / LEDGER_FILE
+    if not path.exists():
+        raise NoLedger(f"no ledger in {path.parent} (no {LEDGER_FILE} there); "
+                       "check --data-dir or LEDGER_DATA_DIR")
+    return path
 
 
 def print_json(document: Any) -> None:

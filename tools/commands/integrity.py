@@ -18,12 +18,12 @@ from ledger.integrity.digest_writer import UnsignableRange
 from ledger.integrity.inclusion import ProofUnavailable, build_proof
 from ledger.integrity.proof import check_proof
 from ledger.integrity.signing import load_public_key
-from ledger.config import LEDGER_FILE, LedgerConfig
+from ledger.config import LedgerConfig
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
 from ledger.integrity.verify import verify
 from ledger.keys.rootkey import ROOT_KEY_ENV, ROOT_KEY_FILE
 from tools.commands.common import (
-    NoLedger, add_data_dir, data_dir_of, open_ledger, print_json, store_overrides,
+    add_data_dir, data_dir_of, existing_ledger_file, open_ledger, print_json, store_overrides,
 )
 
 
@@ -79,11 +79,7 @@ def _open_store(args: argparse.Namespace) -> tuple[IntegrityStore, Any]:
     if LedgerConfig.from_environ(**store_overrides(args)).backend == "postgres":
         ledger = open_ledger(args)
         return ledger.integrity.store, ledger
-    path = data_dir_of(args) / LEDGER_FILE
-    if not path.exists():
-        raise NoLedger(f"no ledger in {path.parent} (no {LEDGER_FILE} there); check --data-dir "
-                       "or LEDGER_DATA_DIR")
-    return SQLiteIntegrityStore.open_file(path), None
+    return SQLiteIntegrityStore.open_file(existing_ledger_file(args)), None
 
 
 def run_verify(args: argparse.Namespace) -> int:

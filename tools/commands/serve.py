@@ -20,7 +20,7 @@ from eventsourcing.persistence import IntegrityError
 from ledger.application import SecretsLedger
 from ledger.config import DEFAULT_ACCOUNT, LedgerConfig
 from ledger.principals import PrincipalError, Principals, new_key_pair
-from tools.commands.common import add_data_dir, store_overrides
+from tools.commands.common import add_data_dir, data_dir_of, store_overrides
 
 KEY_ID_ENV = "LEDGER_ROOT_ACCESS_KEY_ID"
 SECRET_ENV = "LEDGER_ROOT_SECRET_ACCESS_KEY"
@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from tools.server import create_app, run
 
-    data_dir = Path(args.data_dir or os.environ.get("LEDGER_DATA_DIR") or "ledger-data")
+    data_dir = data_dir_of(args)
     ledger = SecretsLedger(LedgerConfig.from_environ(data_dir=data_dir,
                                                      account_id=args.account_id,
                                                      **store_overrides(args)))
