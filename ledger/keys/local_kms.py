@@ -158,8 +158,8 @@ class LocalKms:
         if not key.deletion_due(now):
             return False  # cancelled since it was listed
         key.change_state(DELETED, now, context, key.deletion_date)
-        aliases = [alias for alias in self._all_created(AliasAssigned, for_update=True)
-                   if alias.key_id == key_id]
+        aliases = [load(self._repository, alias.id) for alias in self.all_aliases()
+                   if alias.key_id == key_id]  # private copies of the ones that change
         for alias in aliases:
             alias.retarget(None, now, context)
         self._save(key, *aliases, *also, key_changes=KeyStoreChanges(
@@ -194,7 +194,7 @@ class LocalKms:
         """Every alias ever assigned, oldest first; a deleted key's aliases point nowhere."""
         return self._all_created(AliasAssigned)
 
-    def _all_created(self, created: type, for_update: bool = False) -> list[Any]:
+    def _all_created(self, created: type) -> list[Any]:
         found, start = [], 0
         topic = get_topic(created)
         while True:
@@ -202,7 +202,7 @@ class LocalKms:
                 start=start, limit=1000, topics=[topic], inclusive_of_start=False)
             if not notes:
                 return found
-            found.extend(load(self._repository, note.originator_id, for_update=for_update)
+            found.extend(load(self._repository, note.originator_id, for_update=False)
                          for note in notes)
             start = notes[-1].id
 
