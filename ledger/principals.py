@@ -71,6 +71,7 @@ class AccessKeyIssued(Aggregate.Event):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.access_keys[self.access_key_id] = True
+        aggregate.issued_by[self.access_key_id] = self.context.get("user_agent", "")
 
 
 class AccessKeyWithdrawn(Aggregate.Event):
@@ -79,6 +80,18 @@ class AccessKeyWithdrawn(Aggregate.Event):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.access_keys[self.access_key_id] = False
+
+
+class RootKeyReplaced(Aggregate.Event):
+    """The root's configured key pair changed: `replaced_key_ids` (withdrawn by the same save)
+    gave way to `access_key_id`. The context says who and when; no secret is recorded."""
+
+    context: dict[str, Any]
+    access_key_id: str
+    replaced_key_ids: list[str]
+
+    def apply(self, aggregate: Any) -> None:
+        pass  # the AccessKeyWithdrawn events of the same save change the state
 
 
 class PolicyPut(Aggregate.Event):
@@ -158,6 +171,7 @@ class Principal(Aggregate):
         self.name, self.arn, self.principal_type = name, arn, principal_type
         self.principal_id, self.account_id = principal_id, account_id
         self.access_keys: dict[str, bool] = {}  # access key id -> active
+        self.issued_by: dict[str, str] = {}  # access key id -> user agent that issued it
         self.policies: dict[str, str] = {}  # identity policy name -> JSON document
         self.deleted = False
 
@@ -312,19 +326,27 @@ class Principals:
             raise PrincipalError("The account root cannot be deleted.")
         operation = "DeleteRole" if principal.principal_type == ROLE else "DeleteUser"
         context, now = self._context(operation, caller), self.ledger.now()
-        aggregates: list[Aggregate] = [principal]
+        active = [k for k, is_active in principal.access_keys.items() if is_active]
+        keys, shredded = self._withdraw(principal, active, context, now)
+        principal.trigger_event(PrincipalDeleted, timestamp=now, context=context)
+        self._save(principal, *keys, key_changes=KeyStoreChanges(shred_materials=shredded))
+        return principal
+
+    def _withdraw(self, principal: Principal, key_ids: list[str], context: dict[str, Any],
+                  now: datetime) -> tuple[list[Aggregate], list[str]]:
+        """Withdraw `key_ids` from `principal` and delete each key: the keys to save and the
+        key-store materials to shred with them."""
+        keys: list[Aggregate] = []
         shredded = []
-        for key_id in [k for k, active in principal.access_keys.items() if active]:
+        for key_id in key_ids:
             key = self.access_key(key_id)
             principal.trigger_event(AccessKeyWithdrawn, timestamp=now, context=context,
                                     access_key_id=key_id)
             if key is not None and key.active:
                 key.trigger_event(AccessKeyDeleted, timestamp=now, context=context)
-                aggregates.append(key)
+                keys.append(key)
                 shredded.append(key.material_name)
-        principal.trigger_event(PrincipalDeleted, timestamp=now, context=context)
-        self._save(*aggregates, key_changes=KeyStoreChanges(shred_materials=shredded))
-        return principal
+        return keys, shredded
 
     # identity policies
     def put_policy(self, name: str, policy_name: str, document: str | Mapping[str, Any],
@@ -430,6 +452,23 @@ class Principals:
             raise PrincipalError(f"The access key {access_key_id} was deleted; configure another.")
         self.issue_key(principal, access_key_id=access_key_id, secret_access_key=secret_access_key)
         return True
+
+    def replace_configured_root_keys(self, root: Principal, access_key_id: str) -> list[str]:
+        """Make `access_key_id` the root's only configured key: the root keys this service
+        registered before it (`ensure_key`, same user agent) stop working and their secrets
+        are destroyed, in one save with a `RootKeyReplaced` event. Keys issued to the root
+        by someone else (`principals access-keys create root`) stay. Returns the ids withdrawn.
+        """
+        previous = [k for k, active in root.access_keys.items()
+                    if active and k != access_key_id and root.issued_by.get(k) == self.user_agent]
+        if not previous:
+            return []
+        context, now = self._context("ReplaceRootAccessKey", None), self.ledger.now()
+        keys, shredded = self._withdraw(root, previous, context, now)
+        root.trigger_event(RootKeyReplaced, timestamp=now, context=context,
+                           access_key_id=access_key_id, replaced_key_ids=previous)
+        self._save(root, *keys, key_changes=KeyStoreChanges(shred_materials=shredded))
+        return previous
 
     def _save(self, *aggregates: Aggregate, key_changes: KeyStoreChanges | None = None) -> None:
         self.ledger.save(*aggregates, key_changes=key_changes)

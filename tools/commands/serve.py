@@ -3,7 +3,8 @@
 The root principal's access key comes from LEDGER_ROOT_ACCESS_KEY_ID and
 LEDGER_ROOT_SECRET_ACCESS_KEY when both are set. Otherwise the first start creates a key pair,
 writes it to DATA_DIR/root-credentials (mode 0600, an AWS shared-credentials file) and prints
-it once; later starts read that file.
+it once; later starts read that file. A configured pair replaces the one configured before
+(that key stops working at once; `--keep-previous-root-key` keeps it).
 """
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--body-timeout", type=float, default=None,
                         help="seconds a client has to send a request body it declared "
                              "(default: 30); then 408 RequestTimeoutException")
+    parser.add_argument("--keep-previous-root-key", action="store_true",
+                        help="keep the root access key configured before this start working "
+                             "(default: the configured pair replaces it)")
     parser.set_defaults(handler=run_serve)
 
 
@@ -54,7 +58,8 @@ def run_serve(args: argparse.Namespace) -> int:
                                                      account_id=args.account_id,
                                                      **store_overrides(args)))
     try:
-        _with_retries(lambda: ensure_root_credentials(ledger, data_dir, dict(os.environ)))
+        _with_retries(lambda: ensure_root_credentials(ledger, data_dir, dict(os.environ),
+                                                      args.keep_previous_root_key))
     except PrincipalError as error:
         print(f"cannot start: {error}", file=sys.stderr)
         ledger.close()
@@ -81,28 +86,34 @@ def _with_retries(action: Callable[[], None], attempts: int = 5) -> None:
             time.sleep(0.1 * (attempt + 1))
 
 
-def ensure_root_credentials(ledger: SecretsLedger, data_dir: Path,
-                            environ: dict[str, str]) -> None:
-    """Make sure the root principal has the configured (or a generated) access key."""
-    principals = Principals(ledger)
-    root = principals.ensure_root()
+def ensure_root_credentials(ledger: SecretsLedger, data_dir: Path, environ: dict[str, str],
+                            keep_previous: bool = False) -> None:
+    """Make sure the root principal has the configured (or a generated) access key, and,
+    unless `keep_previous`, that the key configured before it no longer works."""
     key_id, secret = environ.get(KEY_ID_ENV), environ.get(SECRET_ENV)
+    path = data_dir / CREDENTIALS_FILE
+    generated = False
     if key_id or secret:
         if not (key_id and secret):
             raise PrincipalError(f"set both {KEY_ID_ENV} and {SECRET_ENV}, or neither")
-        principals.ensure_key(root, key_id, secret)
-        return
-    path = data_dir / CREDENTIALS_FILE
-    if path.exists():  # registered already, or the start that wrote it stopped before that
-        principals.ensure_key(root, *read_credentials(path))
-        return
-    key_id, secret = new_key_pair()
-    write_credentials(path, key_id, secret)
+    elif path.exists():  # registered already, or the start that wrote it stopped before that
+        key_id, secret = read_credentials(path)
+    else:
+        key_id, secret = new_key_pair()
+        write_credentials(path, key_id, secret)
+        generated = True
+    principals = Principals(ledger)
+    root = principals.ensure_root()
     principals.ensure_key(root, key_id, secret)
-    print("Root credentials, shown this once (also in "
-          f"{path}, profile [{PROFILE}]):\n"
-          f"  AWS_ACCESS_KEY_ID={key_id}\n"
-          f"  AWS_SECRET_ACCESS_KEY={secret}", flush=True)
+    if generated:
+        print("Root credentials, shown this once (also in "
+              f"{path}, profile [{PROFILE}]):\n"
+              f"  AWS_ACCESS_KEY_ID={key_id}\n"
+              f"  AWS_SECRET_ACCESS_KEY={secret}", flush=True)
+    if not keep_previous:
+        for old in principals.replace_configured_root_keys(root, key_id):
+            print(f"root access key {old} replaced by {key_id}: it no longer works "
+                  "(--keep-previous-root-key keeps it)", file=sys.stderr, flush=True)
 
 
 def write_credentials(path: Path, key_id: str, secret: str) -> None:
