@@ -4,8 +4,9 @@ The canonical request and string to sign come from botocore's own `SigV4Auth`, f
 request as received and exactly the headers the client says it signed, so the server computes
 what every botocore-based client computes. Signatures are compared in constant time.
 
-Checks, in order: an Authorization header is present and complete; host, x-amz-date and
-x-amz-target are signed; the credential scope names service `secretsmanager`, a plausible
+Checks, in order: exactly one Authorization header, present and complete, each of its
+parameters once; no second copy of a header read as one value (so no two readings of who
+signed what); host, x-amz-date and x-amz-target are signed; the credential scope names service `secretsmanager`, a plausible
 Region and the date of X-Amz-Date; the time is within five minutes of the server's clock; the
 access key is known and active; the body hash (if sent) matches; the signature matches.
 Each failure is reported with the error code and wording AWS uses for it.
@@ -31,6 +32,11 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_SKEW = timedelta(minutes=5)
 REQUIRED_SIGNED = ("host", "x-amz-date", "x-amz-target")
+PARAMETERS = ("Credential", "SignedHeaders", "Signature")
+# Headers read as one value: a second copy would leave two readings of who signed what, when,
+# for which operation, so a request repeating one is refused rather than resolved.
+SINGLE_VALUED = ("authorization", "host", "x-amz-date", "x-amz-target", "x-amz-content-sha256",
+                 "x-amz-security-token")
 _REGION = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 _SIGNATURE = re.compile(r"[0-9a-f]{64}")
 
@@ -115,7 +121,17 @@ def parse_authorization(value: str | None) -> Authorization:
             f"Unsupported AWS 'algorithm': '{algorithm[:64]}'. Sign requests with {ALGORITHM}.")
     parts: dict[str, str] = {}
     for item in rest.split(","):
-        key, _, val = item.strip().partition("=")
+        key, equals, val = item.strip().partition("=")
+        if not equals:
+            raise IncompleteSignatureException(
+                f"'{item.strip()[:64]}' not a valid key=value pair (missing equal-sign) in "
+                "Authorization header.")
+        if key not in PARAMETERS:
+            raise IncompleteSignatureException(
+                f"'{key[:64]}' is not a parameter of the {ALGORITHM} Authorization header.")
+        if key in parts:
+            raise IncompleteSignatureException(
+                f"Authorization header has more than one '{key}' parameter.")
         parts[key] = val
     problems = [f"Authorization header requires '{name}' parameter."
                 for name in ("Credential", "Signature", "SignedHeaders") if not parts.get(name)]
@@ -128,6 +144,10 @@ def parse_authorization(value: str | None) -> Authorization:
             f"keyid/date/region/service/term, got '{parts['Credential'][:256]}'")
     key_id, date, region, service, terminator = credential
     signed = tuple(h.strip().lower() for h in parts["SignedHeaders"].split(";"))
+    repeated = sorted({name for name in signed if signed.count(name) > 1})
+    if repeated or "" in signed:
+        shown = f"names '{repeated[0][:64]}' more than once" if repeated else "has an empty name"
+        raise IncompleteSignatureException(f"SignedHeaders {shown}.")
     return Authorization(key_id, date, region, service, terminator, signed, parts["Signature"])
 
 
@@ -154,8 +174,11 @@ class SigV4Verifier:
         if "x-amz-algorithm" in request.query.lower() and request.header("authorization") is None:
             raise IncompleteSignatureException("Query-string authentication is not supported; "
                                                "sign the Authorization header.")
+        _check_single(request, "authorization")
         auth = parse_authorization(request.header("authorization"))
         try:
+            for name in SINGLE_VALUED:
+                _check_single(request, name)
             return self._verify(request, auth)
         except AuthError as error:
             error.access_key_id = auth.access_key_id[:128]
@@ -234,6 +257,12 @@ class SigV4Verifier:
         signer = _Canonicaliser(Credentials(auth.access_key_id, secret), auth.region, signed)
         canonical = signer.canonical_request(aws_request)
         return signer.signature(signer.string_to_sign(aws_request, canonical), aws_request)
+
+
+def _check_single(request: ReceivedRequest, name: str) -> None:
+    if len(request.all(name)) > 1:
+        raise IncompleteSignatureException(
+            f"The request has more than one '{_title(name)}' header; send exactly one.")
 
 
 def _parse_timestamp(stamp: str) -> datetime:
