@@ -39,6 +39,7 @@ from ledger.errors import (
 )
 from ledger.principals import Principals, RecentCredentials
 from tools import awsjson
+from tools.forwarding import TrustedProxies
 from tools.sigv4 import AuthError, ReceivedRequest, SigV4Verifier, parse_authorization
 
 TARGET_PREFIX = "secretsmanager."
@@ -103,9 +104,9 @@ class Endpoint:
     """The request pipeline: bounded read, authenticate, decode, call the ledger, render."""
 
     def __init__(self, ledger: SecretsLedger, verifier: SigV4Verifier, max_body: int,
-                 worker_threads: int, body_timeout: float) -> None:
+                 worker_threads: int, body_timeout: float, proxies: TrustedProxies) -> None:
         self.ledger, self.verifier, self.max_body = ledger, verifier, max_body
-        self.body_timeout = body_timeout
+        self.body_timeout, self.proxies = body_timeout, proxies
         self.limiter = anyio.CapacityLimiter(worker_threads)
 
     async def handle(self, request: Request) -> Response:
@@ -113,7 +114,7 @@ class Endpoint:
         target = request.headers.get("x-amz-target", "")
         operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else target
         meta = Meta(request_id=str(uuid.uuid4()), operation=operation[:MAX_NAME],
-                    source_ip=request.client.host if request.client else "",
+                    source_ip=self._source_ip(request),
                     user_agent=request.headers.get("user-agent", "")[:1024])
         try:
             body = await self._read_body(request)
@@ -137,6 +138,10 @@ class Endpoint:
         _log_access(meta, reply, time.perf_counter() - started)
         return Response(reply.body, status_code=reply.status, media_type=awsjson.CONTENT_TYPE,
                         headers={"x-amzn-RequestId": meta.request_id})
+
+    def _source_ip(self, request: Request) -> str:
+        peer = request.client.host if request.client else ""
+        return self.proxies.source_ip(peer, request.headers.getlist("x-forwarded-for"))
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -321,10 +326,12 @@ class UpkeepThread(threading.Thread):
 def create_app(ledger: SecretsLedger, *, verifier: SigV4Verifier | None = None,
                max_body: int = MAX_BODY_BYTES, purge_interval: float | None = 300,
                worker_threads: int = WORKER_THREADS, close_ledger: bool = True,
-               body_timeout: float = BODY_TIMEOUT_SECONDS) -> Starlette:
+               body_timeout: float = BODY_TIMEOUT_SECONDS,
+               trusted_proxies: TrustedProxies | None = None) -> Starlette:
     """The ASGI app; access keys are looked up in the ledger's principals unless given."""
     verifier = verifier or SigV4Verifier(RecentCredentials(Principals(ledger)))
-    endpoint = Endpoint(ledger, verifier, max_body, worker_threads, body_timeout)
+    endpoint = Endpoint(ledger, verifier, max_body, worker_threads, body_timeout,
+                        trusted_proxies or TrustedProxies())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -351,7 +358,8 @@ def run(app: Starlette, host: str = "127.0.0.1", port: int = 4566,
     """
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(),
                             log_config=logging_config(log_level), access_log=False,
-                            lifespan="on", timeout_graceful_shutdown=30, server_header=False)
+                            lifespan="on", timeout_graceful_shutdown=30, server_header=False,
+                            proxy_headers=False)  # the peer is the source: tools.forwarding
     if threading.current_thread() is threading.main_thread():
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             signal.signal(stop_signal, _stopped)

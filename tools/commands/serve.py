@@ -22,6 +22,7 @@ from ledger.application import SecretsLedger
 from ledger.config import DEFAULT_ACCOUNT, LedgerConfig
 from ledger.principals import PrincipalError, Principals, new_key_pair
 from tools.commands.common import add_data_dir, data_dir_of, store_overrides
+from tools.forwarding import TrustedProxies, proxy_network
 
 KEY_ID_ENV = "LEDGER_ROOT_ACCESS_KEY_ID"
 SECRET_ENV = "LEDGER_ROOT_SECRET_ACCESS_KEY"
@@ -47,6 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--keep-previous-root-key", action="store_true",
                         help="keep the root access key configured before this start working "
                              "(default: the configured pair replaces it)")
+    parser.add_argument("--trusted-proxy", type=proxy_network, action="append", default=[],
+                        metavar="CIDR",
+                        help="a reverse proxy whose X-Forwarded-For is believed (repeatable; "
+                             "none by default: the source address is the TCP peer)")
     parser.set_defaults(handler=run_serve)
 
 
@@ -68,7 +73,8 @@ def run_serve(args: argparse.Namespace) -> int:
     # is replaced even while no one reads (see projections.leadership).
     ledger.read_models.follow_in_background()
     options = {"body_timeout": args.body_timeout} if args.body_timeout else {}
-    run(create_app(ledger, purge_interval=args.purge_interval or None, **options),
+    run(create_app(ledger, purge_interval=args.purge_interval or None,
+                   trusted_proxies=TrustedProxies(args.trusted_proxy), **options),
         host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
