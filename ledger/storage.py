@@ -67,26 +67,32 @@ class SqlKeyStore:
         with self._key_store_transaction(False) as c:
             c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
             row = c.fetchone()
-        return bytes(row[0]) if row else None
+        return _blob(row[0]) if row else None
 
     def data_key(self, secret_id: str, version_id: str) -> DataKey | None:
         with self._key_store_transaction(False) as c:
             c.execute("SELECT key_arn, wrapped FROM data_keys WHERE secret_id = ? AND version_id = ?",
                       (secret_id, version_id))
             row = c.fetchone()
-        return DataKey(row[0], bytes(row[1])) if row else None
+        return DataKey(row[0], _blob(row[1])) if row else None
 
     def put_material_if_absent(self, name: str, wrapped: bytes) -> bytes:
         with self._key_store_transaction(True) as c:
             c.execute("INSERT INTO key_materials VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
                       (name, wrapped))
             c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
-            return bytes(c.fetchone()[0])
+            return _blob(c.fetchone()[0])
 
     def key_store_rows(self) -> int:
         with self._key_store_transaction(False) as c:
             c.execute("SELECT COUNT(*) FROM data_keys")
             return int(c.fetchone()[0])
+
+
+def _blob(value: Any) -> bytes:
+    """A key-store cell as bytes; a value of another type (written by hand into the file) is
+    turned into bytes too, so it fails the seal check like any altered key."""
+    return bytes(value) if isinstance(value, (bytes, bytearray, memoryview)) else str(value).encode()
 
 
 def shreds(changes: KeyStoreChanges | None) -> bool:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import sqlite3
 import sys
 
-from eventsourcing.persistence import MapperDeserialisationError
+from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 
+from ledger.keys.envelope import SealBroken
 from tools.commands.common import NoLedger
 
 COMMAND_MODULES = [
@@ -47,6 +50,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"secrets-ledger {args.command}: the log cannot be read: {error}. It may have "
               "been altered; `secrets-ledger verify` names what changed and where.",
               file=sys.stderr)
+        return 1
+    except SealBroken:
+        print(f"secrets-ledger {args.command}: a key in the key store does not open under the "
+              "root key: its row was altered, or the root key is not this ledger's.",
+              file=sys.stderr)
+        return 1
+    except (sqlite3.DatabaseError, PersistenceError) as error:  # damaged, or not a ledger
+        print(f"secrets-ledger {args.command}: the ledger's database cannot be read: {error}.",
+              file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
 
 

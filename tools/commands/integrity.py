@@ -17,10 +17,11 @@ from typing import Any
 from ledger.integrity.digest_writer import UnsignableRange
 from ledger.integrity.inclusion import ProofUnavailable, build_proof
 from ledger.integrity.proof import check_proof
-from ledger.integrity.signing import load_public_key
+from ledger.integrity.signing import SIGNING_KEY_MATERIAL, load_public_key
 from ledger.config import LedgerConfig
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
 from ledger.integrity.verify import verify
+from ledger.keys.envelope import SealBroken
 from ledger.keys.rootkey import ROOT_KEY_ENV, ROOT_KEY_FILE
 from tools.commands.common import (
     add_data_dir, data_dir_of, existing_ledger_file, open_ledger, print_json, store_overrides,
@@ -89,7 +90,13 @@ def run_verify(args: argparse.Namespace) -> int:
         key, source = load_public_key(args.public_key.read_bytes()), f"from {args.public_key}"
     elif os.environ.get(ROOT_KEY_ENV) or (data_dir / ROOT_KEY_FILE).exists():
         ledger = open_ledger(args)
-        key = ledger.integrity.signer.public_key
+        try:
+            key = ledger.integrity.signer.public_key
+        except SealBroken:  # evidence of tampering (or of a foreign root key), not a crash
+            print(f"verify: the key store row {SIGNING_KEY_MATERIAL} is not a valid signing "
+                  "key (altered, or sealed under another root key); verify with --public-key "
+                  "PEM, the published key", file=sys.stderr)
+            return 1
         source = ("taken from the ledger's own key store; pass --public-key with a published "
                   "copy to rule out a replaced key")
     else:
