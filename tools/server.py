@@ -41,6 +41,7 @@ from ledger.principals import Principals, RecentCredentials
 from tools import awsjson
 from tools.forwarding import TrustedProxies
 from tools.sigv4 import AuthError, ReceivedRequest, SigV4Verifier, parse_authorization
+from tools.transport import Listener
 
 TARGET_PREFIX = "secretsmanager."
 MAX_BODY_BYTES = 1 << 20
@@ -349,17 +350,21 @@ def create_app(ledger: SecretsLedger, *, verifier: SigV4Verifier | None = None,
                      lifespan=lifespan)
 
 
-def run(app: Starlette, host: str = "127.0.0.1", port: int = 4566,
-        log_level: str = "info") -> None:
+def run(app: Starlette, listener: Listener | None = None, log_level: str = "info") -> None:
     """Serve until SIGINT/SIGTERM; in-flight requests finish before the ledger closes.
 
     uvicorn re-raises the stop signal once it has shut down; the handler below turns that into
     a normal exit, so a graceful stop ends with status 0.
     """
-    config = uvicorn.Config(app, host=host, port=port, log_level=log_level.lower(),
+    listener = listener or Listener()
+    config = uvicorn.Config(app, **listener.uvicorn_options(), log_level=log_level.lower(),
                             log_config=logging_config(log_level), access_log=False,
                             lifespan="on", timeout_graceful_shutdown=30, server_header=False,
                             proxy_headers=False)  # the peer is the source: tools.forwarding
+    if listener.plain_beyond_loopback:
+        server_log.warning({"event": "serving plain HTTP beyond loopback (--insecure-http): "
+                                     "secret values cross the network unencrypted",
+                            "host": listener.host})
     if threading.current_thread() is threading.main_thread():
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             signal.signal(stop_signal, _stopped)

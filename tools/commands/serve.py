@@ -1,4 +1,4 @@
-"""`secrets-ledger serve`: the AWS-compatible Secrets Manager endpoint on loopback.
+"""`secrets-ledger serve`: the AWS-compatible Secrets Manager endpoint (loopback by default).
 
 The root principal's access key comes from LEDGER_ROOT_ACCESS_KEY_ID and
 LEDGER_ROOT_SECRET_ACCESS_KEY when both are set. Otherwise the first start creates a key pair,
@@ -23,6 +23,7 @@ from ledger.config import DEFAULT_ACCOUNT, LedgerConfig
 from ledger.principals import PrincipalError, Principals, new_key_pair
 from tools.commands.common import add_data_dir, data_dir_of, store_overrides
 from tools.forwarding import TrustedProxies, proxy_network
+from tools.transport import Listener, TransportError
 
 KEY_ID_ENV = "LEDGER_ROOT_ACCESS_KEY_ID"
 SECRET_ENV = "LEDGER_ROOT_SECRET_ACCESS_KEY"
@@ -31,7 +32,7 @@ PROFILE = "secrets-ledger"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="serve the AWS Secrets Manager API over HTTP")
+    parser = subparsers.add_parser("serve", help="serve the AWS Secrets Manager API over HTTP(S)")
     add_data_dir(parser)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
@@ -52,12 +53,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         metavar="CIDR",
                         help="a reverse proxy whose X-Forwarded-For is believed (repeatable; "
                              "none by default: the source address is the TCP peer)")
+    parser.add_argument("--tls-cert", metavar="PEM",
+                        help="serve HTTPS with this certificate (chain) file; needs --tls-key")
+    parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key file")
+    parser.add_argument("--insecure-http", action="store_true",
+                        help="allow plain HTTP on a non-loopback --host (refused otherwise)")
     parser.set_defaults(handler=run_serve)
 
 
 def run_serve(args: argparse.Namespace) -> int:
     from tools.server import create_app, run
 
+    listener = Listener(args.host, args.port, args.tls_cert, args.tls_key, args.insecure_http)
+    try:
+        listener.check()
+    except TransportError as error:
+        print(f"secrets-ledger serve: {error}", file=sys.stderr)
+        return 2
     data_dir = data_dir_of(args)
     ledger = SecretsLedger(LedgerConfig.from_environ(data_dir=data_dir,
                                                      account_id=args.account_id,
@@ -75,7 +87,7 @@ def run_serve(args: argparse.Namespace) -> int:
     options = {"body_timeout": args.body_timeout} if args.body_timeout else {}
     run(create_app(ledger, purge_interval=args.purge_interval or None,
                    trusted_proxies=TrustedProxies(args.trusted_proxy), **options),
-        host=args.host, port=args.port, log_level=args.log_level)
+        listener, log_level=args.log_level)
     return 0
 
 
