@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from ledger.files import private_data_dir
 from ledger.pg_settings import URL_ENV, settings_from_url
 from ledger.secret import Limits
 
@@ -63,7 +64,7 @@ class LedgerConfig:
             raise ValueError("the postgres store needs a data directory (for root.key) or "
                              "LEDGER_ROOT_KEY")
         if self.data_dir is not None:
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            private_data_dir(self.data_dir)
         env = {"PERSISTENCE_MODULE": "eventsourcing.postgres",
                "APPLICATION_RECORDER_TOPIC": "ledger.pg_storage:PostgresLedgerRecorder"}
         if self.database_url:
@@ -95,7 +96,7 @@ class LedgerConfig:
         if self.data_dir is None:
             env["PERSISTENCE_MODULE"] = "eventsourcing.popo"
             return env
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_data_dir(self.data_dir, self.db_path)
         env.update({
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(self.db_path),

@@ -41,6 +41,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    umask = os.umask(0o077)  # what a command creates (a ledger, an export) is its user's alone
+    try:
+        return _run(args)
+    finally:
+        os.umask(umask)
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command's exit status; damaged data and a closed stdout end in one line, or none."""
     try:
         return int(args.handler(args) or 0)
     except NoLedger as error:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,15 @@ def test_an_old_ledger_shows_its_trail_and_past_states(old_ledger, capsys):
         assert past["kmsKeyId"] == (None if position == 8 else "alias/fixture")
     assert len(current_at[8]) == len(current_at[14]) == 1 and current_at[8] != current_at[14]
     assert main(["replay", "--data-dir", str(data_dir)]) == 0
+
+
+def test_an_old_ledger_copied_with_open_modes_is_made_private_on_open(old_ledger):
+    """Git checks fixtures out 0644 like any backup restored by a careless tool: opening the
+    copy makes the directory 0700 and every file 0600 (with a warning each)."""
+    data_dir, _ = old_ledger
+    data_dir.chmod(0o755)
+    for path in data_dir.iterdir():
+        path.chmod(0o644)
+    SecretsLedger(LedgerConfig(data_dir=data_dir, digest_interval=None)).close()
+    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in data_dir.iterdir()} == {0o600}
