@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any
@@ -44,6 +44,9 @@ class Digest:
     sequence: int
     body: bytes
     signature: bytes
+    # The originator chain tips the body's chain_tips_hash covers, when the digest came from
+    # a published file (the database keeps them beside its own digest rows).
+    chain_tips: bytes | None = field(default=None, compare=False)
 
     @classmethod
     def of(cls, stored: StoredDigest) -> Digest:

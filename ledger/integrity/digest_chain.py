@@ -1,24 +1,27 @@
 """Checking the chain of signed digests, and which log positions each one vouches for.
 
-Each digest must be readable, sit at the sequence its body names, carry the trusted key's
-fingerprint and a good signature, and name its predecessor's hash and signature; its
-positions must follow on from the predecessor's. A missing or unreadable digest leaves a span
-of positions that nothing vouches for, and that span is reported against it.
+Each digest must be readable, sit at the sequence its body names, carry the fingerprint of one
+of the trusted keys (several after a key rotation) and a good signature by it, and name its
+predecessor's hash and signature; its positions must follow on from the predecessor's. A
+missing or unreadable digest leaves a span of positions that nothing vouches for, and that
+span is reported against it.
 """
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.integrity.digest import Digest
-from ledger.integrity.proof import key_fingerprint, signature_message
+from ledger.integrity.proof import signature_message
 from ledger.integrity.report import DigestCheck
 from ledger.integrity.span import Span
 
 
-def check_digests(digests: list[Digest], key: Ed25519PublicKey,
+def check_digests(digests: list[Digest], keys: Mapping[str, Ed25519PublicKey],
                   max_position: int) -> tuple[list[DigestCheck], list[Span]]:
-    fingerprint = key_fingerprint(key)
+    """`keys`: the trusted public keys by fingerprint."""
     checks: list[DigestCheck] = []
     spans: list[Span] = []
     previous: Digest | None = None  # the digest before, as found (readable or not)
@@ -30,7 +33,7 @@ def check_digests(digests: list[Digest], key: Ed25519PublicKey,
         checks += [DigestCheck(m, "", "not found (deleted)") for m in missing]
         unaccounted += [f"{m} not found" for m in missing]
         link = None if missing else previous
-        problem = _problem(digest, link, key, fingerprint)
+        problem = _problem(digest, link, keys)
         readable = problem != "invalid format"
         checks.append(DigestCheck(digest.sequence, _describe(digest) if readable else "", problem))
         previous = digest
@@ -64,8 +67,8 @@ def _describe(digest: Digest) -> str:
             f"{f['digest_start_time']} to {f['digest_end_time']})")
 
 
-def _problem(digest: Digest, previous: Digest | None, key: Ed25519PublicKey,
-             fingerprint: str) -> str | None:
+def _problem(digest: Digest, previous: Digest | None,
+             keys: Mapping[str, Ed25519PublicKey]) -> str | None:
     """The first thing wrong with one digest, in CloudTrail's words where it has them."""
     try:
         fields = digest.fields
@@ -75,12 +78,13 @@ def _problem(digest: Digest, previous: Digest | None, key: Ed25519PublicKey,
     if fields.get("sequence") != digest.sequence:
         return (f"has been moved from its original location (its body names digest "
                 f"{fields.get('sequence')})")
-    if fields.get("public_key_fingerprint") != fingerprint:
+    found = fields.get("public_key_fingerprint")
+    key = keys.get(found) if isinstance(found, str) else None
+    if key is None:
         changed = ""
         if previous is not None and _fingerprint(previous) not in (
                 None, fields.get("public_key_fingerprint")):
             changed = f" (the signing key changed after digest {previous.sequence})"
-        found = fields.get("public_key_fingerprint")
         return f"public key not found for fingerprint {found}{changed}"
     try:
         key.verify(digest.signature, signature_message(digest.body))

@@ -170,18 +170,26 @@ def _localise(store: IntegrityStore, scan: SpanScan) -> list[Finding]:
     The signed chain tips say which originators' chains no longer end where they did."""
     digest = scan.span.digest
     assert digest is not None
-    blob = store.chain_tips(digest.sequence)
+    blob = digest.chain_tips if digest.chain_tips is not None else store.chain_tips(
+        digest.sequence)  # a published digest carries its own
     if blob is None or hashlib.sha256(blob).hexdigest() != digest.fields.get("chain_tips_hash"):
         return [Finding(ROOT_MISMATCH, scan.span.start, "the events' hashes don't match the "
                                                         "digest, and its chain tips were altered")]
     signed = json.loads(blob)
+    rewritten = {oid: version for oid, (version, actual, _) in scan.tips.items()
+                 if signed.get(oid) != [version, actual.hex()]}
+    positions: dict[str, list[int]] = {}
+    for row in store.chain_rows(scan.span.start - 1, scan.span.end):
+        if row.originator_id in rewritten:
+            positions.setdefault(row.originator_id, []).append(row.position)
     findings = []
-    for oid, (version, actual, position) in scan.tips.items():
-        if signed.get(oid) != [version, actual.hex()]:
-            findings.append(Finding(ROOT_MISMATCH, position,
-                                    f"the chain of {oid} ends at version {version} with a hash "
-                                    "the digest doesn't have (its events and hashes were "
-                                    "rewritten)"))
+    for oid, version in rewritten.items():
+        where = positions.get(oid) or [scan.tips[oid][2]]
+        listed = ", ".join(map(str, where[:10])) + (", ..." if len(where) > 10 else "")
+        findings.append(Finding(ROOT_MISMATCH, where[0],
+                                f"the chain of {oid} ends at version {version} with a hash "
+                                "the digest doesn't have: its events at positions "
+                                f"{listed} include one rewritten, with its hashes"))
     for oid in sorted(set(signed) - set(scan.tips)):
         findings.append(Finding(ROOT_MISMATCH, scan.span.start,
                                 f"the digest's chain tip of {oid} has no event in this range"))

@@ -87,10 +87,20 @@ class VerificationReport:
     digests: list[DigestCheck] = field(default_factory=list)
     ranges: list[RangeCheck] = field(default_factory=list)
     found: str = ""
+    published: list[str] = field(default_factory=list)  # what the published files prove wrong
+    unproven: list[str] = field(default_factory=list)  # what nothing proves, though intact
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return all(d.valid for d in self.digests) and all(r.valid for r in self.ranges)
+        """No tampering found (what was checked is intact; see `status` for what was not)."""
+        return (all(d.valid for d in self.digests) and all(r.valid for r in self.ranges)
+                and not self.published)
+
+    @property
+    def status(self) -> int:
+        """The exit status: 0 proven, 1 tampering detected, 3 nothing proves some range."""
+        return 1 if not self.ok else 3 if self.unproven else 0
 
     @property
     def findings(self) -> list[Finding]:
@@ -110,6 +120,9 @@ class VerificationReport:
             out.append(digest.line())
             out.extend(line for r in by_digest.pop(digest.sequence, []) for line in r.lines())
         out.extend(line for rs in by_digest.values() for r in rs for line in r.lines())
+        out += [f"Published digests INVALID: {problem}" for problem in self.published]
+        out += [f"UNPROVEN: {reason}" for reason in self.unproven]
+        out += self.notes
         out += ["", f"Results requested for {self.requested}"]
         if self.found:
             out.append(f"Results found for {self.found}:")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.integrity.digest import Digest
 from ledger.integrity.digest_writer import DigestWriter, UnsignableRange
 from ledger.integrity.inclusion import build_proof
+from ledger.integrity.publisher import DigestPublisher
 from ledger.integrity.report import VerificationReport
 from ledger.integrity.signing import DigestSigner
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore, store_for
@@ -38,6 +40,13 @@ class LedgerIntegrity:
         if isinstance(self._store, SQLiteIntegrityStore):
             self._store.backfill_chain()  # a log from before the chain: hash it once
         self.writer = DigestWriter(self._store, self.signer, ledger_name, clock, interval)
+        self.publisher: DigestPublisher | None = None
+
+    def publish_to(self, directory: Path) -> None:
+        """Publish every digest as a file in `directory` from now on, and at once every digest
+        not published there yet. Raises PublishConflict if a file there holds other content."""
+        self.publisher = DigestPublisher(self.store, directory)
+        self.publisher.publish_pending()
 
     @property
     def store(self) -> IntegrityStore:
@@ -46,21 +55,32 @@ class LedgerIntegrity:
         return self._store
 
     def write_digest(self) -> Digest:
+        """Sign a digest now and publish it (raises PublishConflict if that fails)."""
         self.store  # noqa: B018 (raises if unsupported)
-        return self.writer.write()
+        digest = self.writer.write()
+        if self.publisher is not None:
+            self.publisher.publish_pending()
+        return digest
 
     def write_digest_if_due(self) -> Digest | None:
         """For the write path and schedulers: a failure here must not fail a committed call."""
         if self._store is None:
             return None
         try:
-            return self.writer.write_if_due()
+            digest = self.writer.write_if_due()
         except UnsignableRange as error:
             log.error("no digest written: %s", error)
             return None
         except Exception:
             log.exception("writing the scheduled digest failed; the next write retries")
             return None
+        if digest is not None and self.publisher is not None:
+            try:
+                self.publisher.publish_pending()
+            except Exception:
+                log.exception("publishing digest %s failed; the next digest retries",
+                              digest.sequence)
+        return digest
 
     def verify(self, public_key: Ed25519PublicKey | None = None, *,
                start: datetime | None = None, end: datetime | None = None) -> VerificationReport:

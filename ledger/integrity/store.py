@@ -58,6 +58,8 @@ class IntegrityStore(Protocol):
 
     def digests(self) -> list[StoredDigest]: ...
 
+    def digests_after(self, sequence: int) -> list[StoredDigest]: ...
+
     def latest_digest(self) -> StoredDigest | None: ...
 
     def chain_tips(self, sequence: int) -> bytes | None: ...
@@ -166,7 +168,11 @@ class SqlIntegrityStore:
         return int(rows[0][0]) if rows else None
 
     def digests(self) -> list[StoredDigest]:
-        rows = self._all("SELECT sequence, body, signature FROM digests ORDER BY sequence")
+        return self.digests_after(0)
+
+    def digests_after(self, sequence: int) -> list[StoredDigest]:
+        rows = self._all("SELECT sequence, body, signature FROM digests WHERE sequence > ? "
+                         "ORDER BY sequence", (sequence,))
         return [StoredDigest(r[0], bytes(r[1]), bytes(r[2])) for r in rows]
 
     def latest_digest(self) -> StoredDigest | None:
@@ -285,8 +291,12 @@ class MemoryIntegrityStore:
         return found[0] if found else None
 
     def digests(self) -> list[StoredDigest]:
+        return self.digests_after(0)
+
+    def digests_after(self, sequence: int) -> list[StoredDigest]:
         return [StoredDigest(seq, body, sig)
-                for seq, (body, sig, _) in sorted(self._tables.digests.items())]
+                for seq, (body, sig, _) in sorted(self._tables.digests.items())
+                if seq > sequence]
 
     def latest_digest(self) -> StoredDigest | None:
         digests = self.digests()

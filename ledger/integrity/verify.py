@@ -1,33 +1,45 @@
 """`verify`: walk the digests and the events and say, for each, valid or INVALID and why.
 
-The public key is the root of trust. Passed in from a published copy it catches a replaced
-signing key; taken from the ledger's own key store it cannot, and the report says so.
+The public keys are the root of trust. Passed in from published copies they catch a replaced
+signing key; taken from the ledger's own key store they cannot, and the report says so. The
+published digest files (`published`) are the only evidence that survives deleting digests
+from the database; without them the report says that such a removal cannot be detected.
+Events that no digest covers, though one should by now (`now` past their time plus
+`unproven_after`), are reported as unproven: nothing shows they are what was written.
 """
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from ledger.integrity.digest import Digest, format_time, parse_time
+from ledger.integrity.digest import Digest, event_time, format_time, parse_time
 from ledger.integrity.digest_chain import check_digests
 from ledger.integrity.proof import key_fingerprint
-from ledger.integrity.ranges import classify_mismatches, compare_with_digest, scan_span
+from ledger.integrity.published import PublishedFiles, compare, merged
+from ledger.integrity.ranges import SpanScan, classify_mismatches, compare_with_digest, scan_span
 from ledger.integrity.report import DigestCheck, RangeCheck, VerificationReport
 from ledger.integrity.span import Span
 from ledger.integrity.store import IntegrityStore
 
 
-def verify(store: IntegrityStore, public_key: Ed25519PublicKey, *, key_source: str,
-           start: datetime | None = None, end: datetime | None = None) -> VerificationReport:
-    """Check every digest and every event range whose time overlaps start..end (default: all)."""
-    digests = [Digest.of(stored) for stored in store.digests()]
+def verify(store: IntegrityStore, public_keys: Ed25519PublicKey | Sequence[Ed25519PublicKey],
+           *, key_source: str, start: datetime | None = None, end: datetime | None = None,
+           published: PublishedFiles | None = None, now: datetime | None = None,
+           max_age: timedelta | None = None,
+           unproven_after: timedelta | None = None) -> VerificationReport:
+    """Check every digest and every event range whose time overlaps start..end (default: all),
+    against the published files too when given."""
+    keys = [public_keys] if isinstance(public_keys, Ed25519PublicKey) else list(public_keys)
+    stored = [Digest.of(row) for row in store.digests()]
+    digests = stored if published is None else merged(published, stored)
     orphans: dict[int, list[tuple[str, int]]] = defaultdict(list)
     for oid, version, position in store.orphan_hashes():
         orphans[position].append((oid, version))
     max_position = max([store.max_position(), *orphans])
-    checks, spans = check_digests(digests, public_key, max_position)
+    checks, spans = check_digests(digests, {key_fingerprint(k): k for k in keys}, max_position)
     checks, spans = _within(checks, spans, digests, start, end)
 
     scans = [scan_span(store, span, orphans) for span in spans]
@@ -39,17 +51,47 @@ def verify(store: IntegrityStore, public_key: Ed25519PublicKey, *, key_source: s
             scan.check.empty_interval = (f"between {f['digest_start_time']} and "
                                          f"{f['digest_end_time']}")
 
+    fingerprints = ", ".join(key_fingerprint(k) for k in keys)
     report = VerificationReport(
         requested=f"{format_time(start) if start else 'the beginning'} to "
                   f"{format_time(end) if end else 'now'}",
-        key_note=f"Public key fingerprint {key_fingerprint(public_key)} ({key_source})",
+        key_note=f"Public key fingerprint{'s' if len(keys) > 1 else ''} {fingerprints} "
+                 f"({key_source})",
         digests=checks, ranges=[scan.check for scan in scans])
+    if published is None:
+        report.notes.append("No published digest files given (--digests DIR): digests "
+                            "removed from the database, with the events they covered "
+                            "rewritten, cannot be detected.")
+    else:
+        report.published, report.notes = compare(published, stored, now, max_age)
+    if not digests:
+        report.unproven.append("no signed digest at all: nothing proves this log")
+    elif now is not None and unproven_after is not None:
+        report.unproven += _overdue(store, scans, now - unproven_after, start)
     readable = [d for d in digests if _readable(d) and any(c.sequence == d.sequence
                                                            for c in checks)]
     if readable:
         report.found = (f"{readable[0].fields['digest_start_time']} to "
                         f"{readable[-1].fields['digest_end_time']}")
     return report
+
+
+def _overdue(store: IntegrityStore, scans: list[SpanScan], cutoff: datetime,
+             start: datetime | None) -> list[str]:
+    """The events after the last digest, if the oldest is from before `cutoff` (and the
+    newest not from before the requested `start`)."""
+    tail = scans[-1] if scans and scans[-1].span.sequence is None else None
+    if tail is None or tail.first is None or tail.last is None:
+        return []
+    oldest, newest = (next((event_time(row.state) for row in
+                            store.chain_rows(position - 1, position)), None)
+                      for position in (tail.first, tail.last))
+    if (oldest is not None and oldest >= cutoff) or (
+            start is not None and newest is not None and newest < start):
+        return []
+    since = f"the oldest from {format_time(oldest)}" if oldest else "of unknown time"
+    return [f"events {tail.span.start}-{tail.span.end} ({since}) are covered by no digest, "
+            "though the digest interval and its grace have passed: nothing proves them"]
 
 
 def _readable(digest: Digest) -> bool:

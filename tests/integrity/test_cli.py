@@ -15,9 +15,11 @@ from tools.cli import main
 
 
 @pytest.fixture
-def signed_dir(tmp_path, clock, caller):
+def signed_dir(tmp_path, caller):
+    """A digest, then an event no digest covers yet: a recent one (verify uses the real
+    clock; an old uncovered event would make it report that nothing proves it, status 3)."""
     data_dir = tmp_path / "data"
-    ledger = open_ledger(data_dir, clock)
+    ledger = open_ledger(data_dir, Clock(datetime.now(timezone.utc)))
     for i in range(3):
         ledger.call("CreateSecret", {"Name": f"s{i}", "SecretString": "v"}, caller)
     ledger.write_digest()

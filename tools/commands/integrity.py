@@ -2,21 +2,26 @@
 from the shell.
 
 `verify` and `prove` open the database read-only and need no root key when given the public
-key, so an auditor can run them on a copy of the data directory.
+key, so an auditor can run them on a copy of the data directory. `verify --digests DIR` also
+checks the database against the digest files `digest` and `serve` publish with `--digest-dir`.
+Exit statuses of `verify`: 0 proven, 1 tampering detected, 2 usage, 3 nothing proves a range.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import re
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from ledger.integrity.digest_writer import UnsignableRange
 from ledger.integrity.inclusion import ProofUnavailable, build_proof
 from ledger.integrity.proof import check_proof
+from ledger.integrity.publisher import PublishConflict
+from ledger.integrity.published import PublishedFiles
 from ledger.integrity.signing import SIGNING_KEY_MATERIAL, load_public_key
 from ledger.config import LedgerConfig
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
@@ -28,14 +33,28 @@ from tools.commands.common import (
 )
 
 
+# How long after the digest interval an event may still wait for its digest before `verify`
+# calls it unproven: the scheduler checks every second, a busy or restarting server may lag.
+UNPROVEN_GRACE = timedelta(minutes=10)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     check = subparsers.add_parser("verify", help="check the hash chains and signed digests")
     add_data_dir(check)
     check.add_argument("--from", dest="start", type=_moment, default=None,
                        help="first time to check (ISO 8601 or epoch seconds)")
     check.add_argument("--to", dest="end", type=_moment, default=None, help="last time to check")
-    check.add_argument("--public-key", type=Path, default=None,
-                       help="the published digest public key (PEM); default: the ledger's own")
+    check.add_argument("--public-key", type=Path, action="append", default=None,
+                       help="a published digest public key (PEM); repeat it for keys used "
+                            "before a rotation (each digest names its key's fingerprint); "
+                            "default: the ledger's own")
+    check.add_argument("--digests", type=Path, default=None, metavar="DIR",
+                       help="the published digest files (written by --digest-dir) to check "
+                            "the database against; without them, digests removed from the "
+                            "database cannot be detected")
+    check.add_argument("--max-age", type=_duration, default=None, metavar="DURATION",
+                       help="with --digests: fail if the newest file is older (90m, 2h, 1d), "
+                            "so removing the latest files is caught")
     check.set_defaults(handler=run_verify)
 
     prove = subparsers.add_parser("prove", help="print an inclusion proof for one event")
@@ -54,6 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     digest = subparsers.add_parser("digest", help="sign a digest of the log now")
     add_data_dir(digest)
+    add_digest_dir(digest)
     digest.set_defaults(handler=run_digest)
 
     key = subparsers.add_parser("public-key", help="print the digest public key (PEM)")
@@ -64,6 +84,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                  "window that has passed")
     add_data_dir(purge)
     purge.set_defaults(handler=run_purge)
+
+
+def add_digest_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--digest-dir", type=Path, default=None, metavar="DIR",
+                        help="also write every signed digest as a file here (never rewritten; "
+                             "digests made before are published the first time); keep DIR "
+                             "where the database's writers cannot delete")
+
+
+_DURATION = re.compile(r"(\d+)([smhd])")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+
+def _duration(text: str) -> timedelta:
+    found = _DURATION.fullmatch(text.strip())
+    if not found or int(found[1]) == 0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: a positive number and s, m, h or d (90m, 2h, 1d)")
+    return timedelta(**{_UNITS[found[2]]: int(found[1])})
 
 
 def _moment(text: str) -> datetime:
@@ -85,13 +124,21 @@ def _open_store(args: argparse.Namespace) -> tuple[IntegrityStore, Any]:
 
 def run_verify(args: argparse.Namespace) -> int:
     data_dir = data_dir_of(args)
+    if args.max_age is not None and args.digests is None:
+        print("verify: --max-age needs --digests DIR", file=sys.stderr)
+        return 2
     store, _keep = _open_store(args)
-    if args.public_key is not None:
-        key, source = load_public_key(args.public_key.read_bytes()), f"from {args.public_key}"
+    if args.public_key:
+        try:
+            keys = [load_public_key(path.read_bytes()) for path in args.public_key]
+        except (OSError, ValueError) as error:
+            print(f"verify: cannot read the public key: {error}", file=sys.stderr)
+            return 2
+        source = "from " + ", ".join(str(path) for path in args.public_key)
     elif os.environ.get(ROOT_KEY_ENV) or (data_dir / ROOT_KEY_FILE).exists():
         ledger = open_ledger(args)
         try:
-            key = ledger.integrity.signer.public_key
+            keys = [ledger.integrity.signer.public_key]
         except SealBroken:  # evidence of tampering (or of a foreign root key), not a crash
             print(f"verify: the key store row {SIGNING_KEY_MATERIAL} is not a valid signing "
                   "key (altered, or sealed under another root key); verify with --public-key "
@@ -102,10 +149,19 @@ def run_verify(args: argparse.Namespace) -> int:
     else:
         print("verify needs --public-key (no root key to read the ledger's own)", file=sys.stderr)
         return 2
-    report = verify(store, key, key_source=source, start=args.start, end=args.end)
+    try:
+        published = PublishedFiles.read(args.digests) if args.digests is not None else None
+    except OSError as error:
+        print(f"verify: cannot read the digest files: {error}", file=sys.stderr)
+        return 2
+    config = LedgerConfig.from_environ(data_dir=data_dir, **store_overrides(args))
+    report = verify(store, keys, key_source=source, start=args.start, end=args.end,
+                    published=published, now=datetime.now(timezone.utc),
+                    max_age=args.max_age,
+                    unproven_after=(config.digest_interval or timedelta()) + UNPROVEN_GRACE)
     print(f"Validating the log in {data_dir}", end="\n\n")
     print("\n".join(report.lines()))
-    return 0 if report.ok else 1
+    return report.status
 
 
 def run_prove(args: argparse.Namespace) -> int:
@@ -133,10 +189,16 @@ def run_check_proof(args: argparse.Namespace) -> int:
 
 
 def run_digest(args: argparse.Namespace) -> int:
+    ledger = open_ledger(args)
     try:
-        print_json(open_ledger(args).write_digest().summary())
-    except UnsignableRange as error:
+        if args.digest_dir is not None:
+            ledger.integrity.publish_to(args.digest_dir)
+        print_json(ledger.write_digest().summary())
+    except (UnsignableRange, PublishConflict) as error:
         print(f"digest: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"digest: cannot publish to {args.digest_dir}: {error}", file=sys.stderr)
         return 1
     return 0
 

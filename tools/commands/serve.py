@@ -20,8 +20,10 @@ from eventsourcing.persistence import IntegrityError
 
 from ledger.application import SecretsLedger
 from ledger.config import DEFAULT_ACCOUNT, LedgerConfig
+from ledger.integrity.publisher import PublishConflict
 from ledger.principals import PrincipalError, Principals, new_key_pair
 from tools.commands.common import add_data_dir, data_dir_of, store_overrides
+from tools.commands.integrity import add_digest_dir
 from tools.forwarding import TrustedProxies, proxy_network
 from tools.transport import Listener, TransportError
 
@@ -58,6 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key file")
     parser.add_argument("--insecure-http", action="store_true",
                         help="allow plain HTTP on a non-loopback --host (refused otherwise)")
+    add_digest_dir(parser)
     parser.set_defaults(handler=run_serve)
 
 
@@ -81,6 +84,9 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"cannot start: {error}", file=sys.stderr)
         ledger.close()
         return 2
+    if args.digest_dir is not None and not _publish_to(ledger, args.digest_dir):
+        ledger.close()
+        return 2
     # On PostgreSQL, compete for running the projections from the start, so a dead leader
     # is replaced even while no one reads (see projections.leadership).
     ledger.read_models.follow_in_background()
@@ -89,6 +95,19 @@ def run_serve(args: argparse.Namespace) -> int:
                    trusted_proxies=TrustedProxies(args.trusted_proxy), **options),
         listener, log_level=args.log_level)
     return 0
+
+
+def _publish_to(ledger: SecretsLedger, directory: Path) -> bool:
+    """Start publishing digests; False if the directory cannot be written. A file there that
+    differs from the database is evidence to keep, not a reason to stop serving: say so."""
+    try:
+        ledger.integrity.publish_to(directory)
+    except PublishConflict as error:
+        print(f"warning: {error}; run secrets-ledger verify --digests", file=sys.stderr)
+    except OSError as error:
+        print(f"cannot start: cannot publish digests to {directory}: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 def _with_retries(action: Callable[[], None], attempts: int = 5) -> None:
