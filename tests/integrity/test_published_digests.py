@@ -316,3 +316,41 @@ def test_serve_publishes_each_digest_it_writes(tmp_path, capsys):
     (tmp_path / "ledger.pem").write_text(capsys.readouterr().out)
     code, out = verify(capsys, data_dir, "--digests", str(published))
     assert code == 0, out
+
+
+# ---- several processes on PostgreSQL -----------------------------------------------------------
+
+@pytest.mark.postgres
+def test_on_postgres_the_processes_that_write_digests_publish_them_all_once(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.scaleout.pg import fresh_schema
+    from tests.server.conftest import PROJECT
+    published = tmp_path / "published"
+
+    def cli(*args: str) -> subprocess.Popen:
+        env = {k: v for k, v in os.environ.items() if k != "LEDGER_STORE"}
+        return subprocess.Popen([sys.executable, "-m", "tools.cli", *args, "--store", "postgres",
+                                 "--data-dir", str(tmp_path / "d")], cwd=PROJECT,
+                                env={**env, "POSTGRES_SCHEMA": schema}, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def done(process: subprocess.Popen) -> str:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, out + err
+        return out
+
+    with fresh_schema() as schema:
+        done(cli("digest"))  # a process that publishes nothing
+        together = [cli("digest", "--digest-dir", str(published)) for _ in range(2)]
+        sequences = sorted(json.loads(done(p))["sequence"] for p in together)
+        assert sequences == [2, 3]
+        assert [int(p.name[7:15]) for p in files(published)] == [1, 2, 3]
+        (tmp_path / "ledger.pem").write_text(done(cli("public-key")))
+        checked = cli("verify", "--public-key", str(tmp_path / "ledger.pem"),
+                      "--digests", str(published))
+        out, err = checked.communicate(timeout=120)
+        assert checked.returncode == 0, out + err
+        assert "3/3 digest files valid" in out
