@@ -1,15 +1,25 @@
-"""How the endpoint listens: where, whether over TLS, and the rule against plain HTTP abroad.
+"""How the endpoint listens: where, whether over TLS, and how long a connection may idle.
 
 `GetSecretValue` answers with the value; SigV4 protects a request's integrity, not its secrecy.
 So plain HTTP is for loopback only: binding any other address needs a certificate and key, or
 an explicit `--insecure-http`. The check runs before the ledger opens or a socket binds.
+
+Connections are capped and must deliver each request's headers within a deadline (see
+`HeaderDeadlineProtocol`), so slow or silent clients cannot hold sockets forever.
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
 import ssl
 from dataclasses import dataclass
 from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+HEADER_TIMEOUT_SECONDS = 10.0
+MAX_CONNECTIONS = 500  # well under the usual 1024 open files, with room for the database's
 
 
 class TransportError(Exception):
@@ -33,6 +43,8 @@ class Listener:
     tls_cert: str | None = None
     tls_key: str | None = None
     insecure_http: bool = False
+    header_timeout: float = HEADER_TIMEOUT_SECONDS
+    max_connections: int = MAX_CONNECTIONS
 
     @property
     def tls(self) -> bool:
@@ -53,10 +65,15 @@ class Listener:
                 f"refusing plain HTTP on {self.host}, beyond loopback: secret values would "
                 "cross the network unencrypted; give --tls-cert and --tls-key (or "
                 "--insecure-http to accept that)")
+        if not self.header_timeout > 0 or self.max_connections < 1:
+            raise TransportError("--header-timeout must be above 0 and --max-connections at "
+                                 "least 1")
 
     def uvicorn_options(self) -> dict[str, Any]:
+        http = functools.partial(HeaderDeadlineProtocol, header_timeout=self.header_timeout,
+                                 max_connections=self.max_connections)
         return {"host": self.host, "port": self.port, "ssl_certfile": self.tls_cert,
-                "ssl_keyfile": self.tls_key}
+                "ssl_keyfile": self.tls_key, "http": http}
 
 
 def _load(cert: str | None, key: str | None) -> None:
@@ -72,3 +89,52 @@ def _reason(error: OSError) -> str:
         return (error.reason.lower().replace("_", " ") if error.reason
                 else "not a PEM certificate and its private key")
     return error.strerror or str(error)
+
+
+class HeaderDeadlineProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, plus a deadline for request headers and a connection cap.
+
+    uvicorn closes a keep-alive connection that stays silent after a response, but sets no
+    time limit on a request's headers: not on a new connection, and not once a first byte has
+    arrived (its h11 protocol neither), so a client sending nothing, or one header byte at a
+    time, holds its socket forever. `limit_concurrency` does not help: it answers 503 only
+    once headers are complete. Hence the deadline, armed when a connection opens and after
+    each response, cleared when the headers are in; and connections past the cap are closed
+    on arrival, unread, so the sockets held stay bounded.
+    """
+
+    def __init__(self, *args: Any, header_timeout: float, max_connections: int,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.header_timeout, self.max_connections = header_timeout, max_connections
+        self.header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            transport.close()
+        else:
+            self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        waiting = not self.pipeline  # else the next request's headers are in already
+        super().on_response_complete()
+        if waiting and not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self.header_deadline = self.loop.call_later(self.header_timeout, self.transport.close)
+
+    def _disarm(self) -> None:
+        if self.header_deadline is not None:
+            self.header_deadline.cancel()
+            self.header_deadline = None

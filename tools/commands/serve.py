@@ -25,7 +25,7 @@ from ledger.principals import PrincipalError, Principals, new_key_pair
 from tools.commands.common import add_data_dir, data_dir_of, store_overrides
 from tools.commands.integrity import add_digest_dir
 from tools.forwarding import TrustedProxies, proxy_network
-from tools.transport import Listener, TransportError
+from tools.transport import HEADER_TIMEOUT_SECONDS, MAX_CONNECTIONS, Listener, TransportError
 
 KEY_ID_ENV = "LEDGER_ROOT_ACCESS_KEY_ID"
 SECRET_ENV = "LEDGER_ROOT_SECRET_ACCESS_KEY"
@@ -60,6 +60,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key file")
     parser.add_argument("--insecure-http", action="store_true",
                         help="allow plain HTTP on a non-loopback --host (refused otherwise)")
+    parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT_SECONDS,
+                        help="seconds a connection has to send a request's headers before it "
+                             "is closed (default: %(default)g)")
+    parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
+                        help="open connections served at once; more are closed on arrival "
+                             "(default: %(default)d)")
     add_digest_dir(parser)
     parser.set_defaults(handler=run_serve)
 
@@ -67,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_serve(args: argparse.Namespace) -> int:
     from tools.server import create_app, run
 
-    listener = Listener(args.host, args.port, args.tls_cert, args.tls_key, args.insecure_http)
+    listener = Listener(args.host, args.port, args.tls_cert, args.tls_key, args.insecure_http,
+                        args.header_timeout, args.max_connections)
     try:
         listener.check()
     except TransportError as error:
