@@ -45,6 +45,7 @@ class Version:
     created_at: datetime
     sealed: SealedValue
     last_accessed: datetime | None = None
+    created_by: str | None = None  # the caller's ARN: only it may retry the version's token
 
 
 @dataclass(frozen=True)
@@ -112,12 +113,19 @@ class Secret(Aggregate):
                 f"This secret is managed by an AWS service ({self.owning_service}), and you must "
                 "use that service to update it.")
 
-    def check_token(self, version_id: str, fingerprint: str) -> bool:
-        """True when the token names a version with this same value: an idempotent retry."""
+    def made_by(self, version_id: str, caller_arn: str) -> bool:
         existing = self.versions.get(version_id)
-        if existing is None:
+        return existing is not None and existing.created_by == caller_arn
+
+    def check_token(self, version_id: str, fingerprint: str, caller_arn: str) -> bool:
+        """True when the caller who made the version sends its token and value again: an
+        idempotent retry. A token in use otherwise is refused, and for anyone but that caller
+        whatever the value: the answer would tell them whether a guess equals a value they
+        may write but not read."""
+        if version_id not in self.versions:
             return False
-        if existing.sealed.fingerprint != fingerprint:
+        if (not self.made_by(version_id, caller_arn)
+                or self.versions[version_id].sealed.fingerprint != fingerprint):
             raise ResourceExistsException(
                 f"You can't use ClientRequestToken {version_id} because that value is already in "
                 f"use for a version of secret {self.arn}.")
@@ -258,7 +266,8 @@ class Secret(Aggregate):
     @when.register
     def _(self, event: VersionCreated) -> None:
         sealed = SealedValue(event.value_type, event.ciphertext, event.fingerprint, event.key_arn)
-        self.versions[event.version_id] = Version(event.version_id, event.timestamp, sealed)
+        self.versions[event.version_id] = Version(event.version_id, event.timestamp, sealed,
+                                                  created_by=event.context["caller"]["arn"])
         self._changed(event)
 
     @when.register

@@ -66,7 +66,9 @@ def create_secret(call: Call) -> Outcome:
         if existing.scheduled_for_deletion:
             raise InvalidRequestException("You can't create this secret because a secret with "
                                           "this name is already scheduled for deletion.")
-        if value and token and existing.check_token(token, ledger.fingerprint(value)):
+        caller_arn = call.context.caller.arn
+        if (value and token and existing.made_by(token, caller_arn)  # others learn nothing
+                and existing.check_token(token, ledger.fingerprint(value), caller_arn)):
             response = {"ARN": existing.arn, "Name": name, "VersionId": token}
             return Outcome(response, resources=[existing.arn], audit_response={"arn": existing.arn})
         raise ResourceExistsException(f"The operation failed because the secret {name} already exists.")
@@ -103,7 +105,7 @@ def update_secret(call: Call) -> Outcome:
         _change_key(call, secret, outcome, request["KmsKeyId"] or None)
     if value is not None:
         token, fingerprint = _version_token(call), ledger.fingerprint(value)
-        if not secret.check_token(token, fingerprint):
+        if not secret.check_token(token, fingerprint, call.context.caller.arn):
             _add_value(call, secret, outcome, value, fingerprint, token, None)
         outcome.response["VersionId"] = token
     return outcome
@@ -137,7 +139,7 @@ def put_secret_value(call: Call) -> Outcome:
     outcome = Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
                       aggregates=[secret], audit_response={"arn": secret.arn})
     fingerprint = ledger.fingerprint(value)
-    if secret.check_token(token, fingerprint):
+    if secret.check_token(token, fingerprint, call.context.caller.arn):
         labels = secret.stages_of(token)
     else:
         labels = _add_value(call, secret, outcome, value, fingerprint, token,
