@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.errors import MalformedPolicyDocumentException
 from ledger.policies.conditions import Condition, ConditionSyntaxError, parse_conditions
-from ledger.policies.matching import compile_actions, compile_arns
+from ledger.policies.matching import ActionPatterns, ArnPatterns, compile_actions, compile_arns
 
 VERSIONS = ("2012-10-17", "2008-10-17")
 DEFAULT_VERSION = "2008-10-17"
@@ -33,7 +33,7 @@ _ACTION = re.compile(r"[A-Za-z0-9-]+:[A-Za-z0-9*?]+")
 _ACCOUNT = re.compile(r"\d{12}")
 _PRINCIPAL_ARN = re.compile(
     r"arn:aws(?:-cn|-us-gov)?:(?:iam::\d{12}:(?:root|user/.+|role/.+|federated-user/.+)"
-    r"|sts::\d{12}:(?:assumed-role/.+/.+|federated-user/.+))")
+    r"|sts::\d{12}:(?:assumed-role/[^/]+/.+|federated-user/.+))")  # one way to read each
 _SERVICE = re.compile(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 
 
@@ -78,13 +78,13 @@ class Statement:
         return f"statement {self.index}" + (f" ({self.sid})" if self.sid else "")
 
     @cached_property
-    def action_pattern(self) -> re.Pattern[str]:
-        """All Action (or NotAction) patterns as one compiled regex: evaluation runs hot."""
+    def action_pattern(self) -> ActionPatterns:
+        """All Action (or NotAction) patterns, compiled once: evaluation runs hot."""
         return compile_actions(self.actions)
 
     @cached_property
-    def resource_pattern(self) -> re.Pattern[str] | None:
-        """All Resource patterns as one regex; None when variables make them request-dependent."""
+    def resource_pattern(self) -> ArnPatterns | None:
+        """All Resource patterns, compiled once; None when variables make them request-dependent."""
         if any("${" in r for r in self.resources):
             return None
         return compile_arns(self.resources)

@@ -175,14 +175,14 @@ def _names_caller(statement: Statement, request: AuthzRequest) -> str | None:
 
 def _covers(statement: Statement, request: AuthzRequest, variables: bool) -> bool:
     """Action, resource and conditions, cheapest first."""
-    if (statement.action_pattern.fullmatch(request.action) is None) != statement.not_action:
+    if statement.action_pattern.matches(request.action) == statement.not_action:
         return False
     compiled = statement.resource_pattern
     if compiled is None:  # policy variables: resolved per request
         lookup = request.lookup if variables else None
         resource = any(arn_matches(p, request.resource_arn, lookup) for p in statement.resources)
     else:
-        resource = compiled.fullmatch(request.resource_arn) is not None
+        resource = compiled.matches(request.resource_arn)
     if resource == statement.not_resource:
         return False
     return not statement.conditions or conditions_hold(statement.conditions, request.lookup,

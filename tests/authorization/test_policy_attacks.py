@@ -1,0 +1,105 @@
+"""Attacks on the policy engine through the real server, each as a principal with its own key.
+
+mallory may do anything to `mallory/*`, including attaching resource policies to her secrets,
+and nothing else but listing; the server's other users must not feel what she writes there.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import botocore.exceptions
+import pytest
+
+from ledger.principals import Principals
+from tests.authorization.conftest import allow, deny, policy
+from tests.server.conftest import AuditLog, ServerProcess, make_client, signed_request
+
+SM = "secretsmanager"
+
+
+class Admin:
+    """Principals and their keys, written to the server's log as the CLI would."""
+
+    def __init__(self, server: ServerProcess, audit: AuditLog) -> None:
+        self.url, self.principals = server.url, Principals(audit.ledger,
+                                                           user_agent="secrets-ledger-cli")
+        self.keys: dict[str, tuple[str, str]] = {}
+
+    def user(self, name: str, *statements: dict[str, Any]) -> Any:
+        """Create the user with one identity policy; return a boto3 client signed as it."""
+        self.principals.create(name)
+        self.principals.put_policy(name, "p", policy(*statements))
+        issued = self.principals.issue_key(self.principals.find(name))
+        self.keys[name] = (issued.access_key_id, issued.secret_access_key)
+        return make_client(self.url, key_id=issued.access_key_id,
+                           secret=issued.secret_access_key)
+
+    def raw(self, name: str, operation: str, body: dict[str, Any],
+            headers: dict[str, str] | None = None) -> Any:
+        """A signed request with headers of our choosing (boto3 decorates its User-Agent)."""
+        key_id, secret = self.keys[name]
+        return signed_request(self.url, f"{SM}.{operation}", json.dumps(body), key_id=key_id,
+                              secret=secret, headers=headers)
+
+
+@pytest.fixture(scope="module")
+def admin(server: ServerProcess, audit: AuditLog) -> Admin:
+    return Admin(server, audit)
+
+
+@pytest.fixture(scope="module")
+def root(server: ServerProcess) -> Any:
+    return make_client(server.url)
+
+
+@pytest.fixture(scope="module")
+def mallory(admin: Admin) -> Any:
+    return admin.user("mallory", allow(f"{SM}:*", f"arn:aws:{SM}:*:*:secret:mallory/*"),
+                      allow([f"{SM}:ListSecrets", f"{SM}:GetRandomPassword"]))
+
+
+def code_of(call: Any, *args: Any, **kwargs: Any) -> str | None:
+    try:
+        call(*args, **kwargs)
+    except botocore.exceptions.ClientError as error:
+        return error.response["Error"]["Code"]
+    return None
+
+
+# ---- 1. pathological wildcard patterns ---------------------------------------------------------
+STARS = "*a" * 12 + "*b"
+"""Against a run of 1,000 `a`s a backtracking matcher tries ~10^24 splits before giving up."""
+
+
+def test_a_user_agent_against_a_many_star_pattern_is_answered_at_once(admin, mallory):
+    """The request is answered correctly (the Deny does not match, so the value comes back)
+    well within the client's 30-second timeout, which once expired with the server frozen."""
+    mallory.create_secret(Name="mallory/ua", SecretString="mine")
+    mallory.put_resource_policy(SecretId="mallory/ua", ResourcePolicy=policy(
+        deny(f"{SM}:GetSecretValue", Principal="*",
+             Condition={"StringLike": {"aws:UserAgent": STARS}})))
+    reply = admin.raw("mallory", "GetSecretValue", {"SecretId": "mallory/ua"},
+                      headers={"User-Agent": "a" * 1000})
+    assert reply.status_code == 200 and reply.json()["SecretString"] == "mine"
+    denied = admin.raw("mallory", "GetSecretValue", {"SecretId": "mallory/ua"},
+                       headers={"User-Agent": "a" * 1000 + "b"})
+    assert denied.json()["__type"] == "AccessDeniedException"
+
+
+def test_a_secret_name_against_a_many_star_pattern_does_not_freeze_anyone_s_listing(
+        root, mallory):
+    """The persistent form: every ListSecrets evaluates the policy of every secret it shows."""
+    name = "mallory/" + "a" * 500
+    mallory.create_secret(Name=name, SecretString="x")
+    mallory.put_resource_policy(SecretId=name, ResourcePolicy=policy(
+        deny(f"{SM}:*", Principal="*", Condition={"StringLike": {f"{SM}:Name": STARS}})))
+    names = [s["Name"] for s in root.list_secrets(MaxResults=100)["SecretList"]]
+    assert name in names
+    resource = "arn:aws:secretsmanager:*:*:secret:" + STARS
+    mallory.put_resource_policy(SecretId=name, ResourcePolicy=policy(
+        deny(f"{SM}:DescribeSecret", resource, Principal="*"),
+        deny(f"{SM}:DescribeSecret", Principal="*",
+             Condition={"ArnLike": {f"{SM}:SecretId": resource}})))
+    assert name in [s["Name"] for s in root.list_secrets(MaxResults=100)["SecretList"]]
+
