@@ -1,11 +1,11 @@
-"""How the endpoint listens: where, whether over TLS, and how long a connection may idle.
+"""How the endpoint listens: where, whether over TLS, and what a connection may hold.
 
 `GetSecretValue` answers with the value; SigV4 protects a request's integrity, not its secrecy.
 So plain HTTP is for loopback only: binding any other address needs a certificate and key, or
 an explicit `--insecure-http`. The check runs before the ledger opens or a socket binds.
 
-Connections are capped and must deliver each request's headers within a deadline (see
-`HeaderDeadlineProtocol`), so slow or silent clients cannot hold sockets forever.
+Connections are capped, and each request's headers must arrive within a deadline and a size
+limit (`HeaderLimitsProtocol`), so slow, silent or endless clients cannot hold sockets or memory.
 """
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT_SECONDS = 10.0
 MAX_CONNECTIONS = 500  # well under the usual 1024 open files, with room for the database's
+MAX_HEADER_BYTES = 64 * 1024  # request line and headers of one request
+HEADERS_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\n"
+                     b"connection: close\r\n\r\n")
 
 
 class TransportError(Exception):
@@ -70,7 +73,7 @@ class Listener:
                                  "least 1")
 
     def uvicorn_options(self) -> dict[str, Any]:
-        http = functools.partial(HeaderDeadlineProtocol, header_timeout=self.header_timeout,
+        http = functools.partial(HeaderLimitsProtocol, header_timeout=self.header_timeout,
                                  max_connections=self.max_connections)
         return {"host": self.host, "port": self.port, "ssl_certfile": self.tls_cert,
                 "ssl_keyfile": self.tls_key, "http": http}
@@ -91,16 +94,18 @@ def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol, plus a deadline for request headers and a connection cap.
+class HeaderLimitsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, plus limits on request headers and a connection cap.
 
     uvicorn closes a keep-alive connection that stays silent after a response, but sets no
     time limit on a request's headers: not on a new connection, and not once a first byte has
-    arrived (its h11 protocol neither), so a client sending nothing, or one header byte at a
-    time, holds its socket forever. `limit_concurrency` does not help: it answers 503 only
-    once headers are complete. Hence the deadline, armed when a connection opens and after
-    each response, cleared when the headers are in; and connections past the cap are closed
-    on arrival, unread, so the sockets held stay bounded.
+    arrived, so a client sending nothing, or one header byte at a time, holds its socket
+    forever. Nor does it bound their size with httptools (h11 has a limit, httptools none): a
+    client could stream headers into memory until the process dies. `limit_concurrency` does
+    not help: it answers 503 only once headers are complete. Hence a deadline, armed when a
+    connection opens and after each response and cleared when the headers are in; a byte count
+    from the start of each request to its headers' end (over-counting by at most one read);
+    and connections past the cap closed on arrival, unread, so the sockets held stay bounded.
     """
 
     def __init__(self, *args: Any, header_timeout: float, max_connections: int,
@@ -108,6 +113,7 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self.header_timeout, self.max_connections = header_timeout, max_connections
         self.header_deadline: asyncio.TimerHandle | None = None
+        self.header_bytes: int | None = None  # None: not inside a request's headers
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -116,8 +122,21 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         else:
             self._arm()
 
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.header_bytes is not None:
+            self.header_bytes += len(data)
+            if self.header_bytes > MAX_HEADER_BYTES and not self.transport.is_closing():
+                self.transport.write(HEADERS_TOO_LARGE)
+                self.transport.close()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.header_bytes = 0
+
     def on_headers_complete(self) -> None:
         self._disarm()
+        self.header_bytes = None
         super().on_headers_complete()
 
     def on_response_complete(self) -> None:

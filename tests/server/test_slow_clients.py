@@ -1,4 +1,5 @@
-"""Slow and silent clients: their connections are closed, and everyone else is still served."""
+"""Slow, silent and endless clients: their connections are closed, and everyone else is still
+served."""
 from __future__ import annotations
 
 import socket
@@ -99,6 +100,25 @@ def test_connections_beyond_max_connections_are_closed_on_arrival(tmp_path):
     finally:
         closing(held)
         server.stop()
+
+
+def test_request_headers_past_64_kib_are_refused_not_read_into_memory(server, client):
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    sock.sendall(PARTIAL)
+    refused, answer = False, b""
+    try:
+        for _ in range(8000):  # 8 MB of headers, far past the limit
+            sock.sendall(b"a" * 1000 + b"\r\nX-More: ")
+    except OSError:  # closed by the server before all was sent
+        refused = True
+    try:
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except OSError:
+        pass
+    sock.close()
+    assert refused or answer.startswith(b"HTTP/1.1 431 "), answer[:100]
+    assert client.list_secrets()["ResponseMetadata"]["HTTPStatusCode"] == 200
 
 
 @pytest.mark.parametrize("flag", [["--header-timeout", "0"], ["--max-connections", "0"]])
