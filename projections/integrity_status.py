@@ -2,7 +2,8 @@
 
 A history or a report is only as trustworthy as the log it was read from, so each carries what
 `verify` said about that log: valid, INVALID (with the first bad position), or unavailable when
-the event store keeps no hash chain.
+the event store keeps no hash chain. Valid but unproven (no digest covers some of it yet) says
+so in its summary.
 """
 from __future__ import annotations
 
@@ -36,6 +37,9 @@ def integrity_status(ledger: SecretsLedger, start: datetime | None = None,
     lines = tuple(report.lines())
     tallies = "; ".join(line for line in lines if line.endswith(("valid", "INVALID"))
                         and "/" in line.split(" ", 1)[0])
+    if report.ok and report.unproven:
+        return IntegrityStatus(VALID, f"log intact but unproven ({report.unproven[0]}): "
+                                      f"{tallies}", lines)
     if report.ok:
         return IntegrityStatus(VALID, f"log verified: {tallies}", lines)
     first = report.first_bad_position

@@ -41,6 +41,9 @@ class DigestWriter:
         self._next_due: datetime | None = None
         self._lock = threading.Lock()
 
+    def now(self) -> datetime:
+        return self._clock()
+
     def write(self) -> Digest:
         """Sign a digest over everything logged since the previous one (maybe nothing)."""
         for _ in range(_ATTEMPTS):

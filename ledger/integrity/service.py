@@ -17,7 +17,7 @@ from ledger.integrity.publisher import DigestPublisher
 from ledger.integrity.report import VerificationReport
 from ledger.integrity.signing import DigestSigner
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore, store_for
-from ledger.integrity.verify import verify
+from ledger.integrity.verify import UNPROVEN_GRACE, verify
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,8 @@ class LedgerIntegrity:
             "taken from the ledger's own key store; pass a published copy to rule out a "
             "replaced key")
         return verify(self.store, public_key or self.signer.public_key, key_source=source,
-                      start=start, end=end)
+                      start=start, end=end, now=self.writer.now(),
+                      unproven_after=(self.writer.interval or timedelta()) + UNPROVEN_GRACE)
 
     def prove(self, event_ref: str) -> dict[str, Any]:
         return build_proof(self.store, event_ref)

@@ -25,6 +25,11 @@ from ledger.integrity.span import Span
 from ledger.integrity.store import IntegrityStore
 
 
+# How long after the digest interval an event may still wait for its digest before it is
+# called unproven: the scheduler checks every second, but a busy or restarting server may lag.
+UNPROVEN_GRACE = timedelta(minutes=10)
+
+
 def verify(store: IntegrityStore, public_keys: Ed25519PublicKey | Sequence[Ed25519PublicKey],
            *, key_source: str, start: datetime | None = None, end: datetime | None = None,
            published: PublishedFiles | None = None, now: datetime | None = None,

@@ -201,6 +201,22 @@ def test_events_rewritten_with_a_recomputed_chain_and_no_digest_rows_are_caught(
     assert f"First bad log position: {position}" in out  # ... from the edited event on
 
 
+def test_the_newest_events_and_every_digest_deleted_from_the_database_are_caught(
+        published, ledger_dir, capsys):
+    """Truncating the log's end with its digests leaves a consistent chain behind; the files
+    still say where the log ended."""
+    end = json.loads(files(published)[-1].read_text())["end_position"]
+    sql(ledger_dir, ("DELETE FROM event_hashes WHERE notification_id > ?", (end - 3,)),
+        ("DELETE FROM stored_events WHERE rowid > ?", (end - 3,)), ("DELETE FROM digests",))
+    code, out = verify(capsys, ledger_dir)
+    assert code == 3 and "INVALID" not in out
+    code, out = verify(capsys, ledger_dir, "--digests", str(published))
+    assert code == 1, out
+    for position in (end - 2, end - 1, end):
+        assert f"position {position}: deleted" in out
+    assert f"First bad log position: {end - 2}" in out
+
+
 def test_a_digest_rewritten_and_re_signed_with_another_key_is_caught(
         published, ledger_dir, capsys, clock):
     """The stolen-data-directory case: with the signing key kept outside the data directory,

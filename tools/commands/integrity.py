@@ -25,17 +25,12 @@ from ledger.integrity.published import PublishedFiles
 from ledger.integrity.signing import SIGNING_KEY_MATERIAL, load_public_key
 from ledger.config import LedgerConfig
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
-from ledger.integrity.verify import verify
+from ledger.integrity.verify import UNPROVEN_GRACE, verify
 from ledger.keys.envelope import SealBroken
 from ledger.keys.rootkey import ROOT_KEY_ENV, ROOT_KEY_FILE
 from tools.commands.common import (
     add_data_dir, data_dir_of, existing_ledger_file, open_ledger, print_json, store_overrides,
 )
-
-
-# How long after the digest interval an event may still wait for its digest before `verify`
-# calls it unproven: the scheduler checks every second, a busy or restarting server may lag.
-UNPROVEN_GRACE = timedelta(minutes=10)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
