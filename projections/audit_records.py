@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from projections import cloudtrail
+from projections.audit_check import API_CALL_TOPIC, Admits, check_coverage, check_rows
 from projections.log_reader import LogReader
 
 AuditRow = tuple[int, str | None, str | None]  # position, value_hash, removed_version
@@ -24,8 +25,12 @@ AuditRow = tuple[int, str | None, str | None]  # position, value_hash, removed_v
 class TrailCursor:
     """A cursor on the read store (any backend) that also renders audit rows."""
 
-    def __init__(self, cursor: Any, reader: LogReader, account_id: str) -> None:
+    def __init__(self, cursor: Any, reader: LogReader, account_id: str, integrity: Any = None,
+                 reached: int | None = None) -> None:
         self.cursor, self.reader, self.account_id = cursor, reader, account_id
+        # The log's hash chain (an IntegrityStore; None: unchecked), and the log position the
+        # view had reached in this transaction (None: unknown), for `records` to check against.
+        self.integrity, self.reached = integrity, reached
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.cursor.execute(sql, params)
@@ -42,17 +47,22 @@ class TrailCursor:
     def __iter__(self) -> Iterator[Any]:
         return iter(self.cursor.fetchall())
 
-    def records(self, rows: Sequence[AuditRow]) -> list[dict[str, Any]]:
-        """The CloudTrail record of each row, in the rows' order."""
-        events = self.reader.at(row[0] for row in rows)
-        records = []
-        for position, value_hash, removed_version in rows:
-            event = events.get(position)
-            if event is None:
-                raise LookupError(f"no ApiCallRecorded event at log position {position}")
-            records.append(cloudtrail.api_call_record(event, self.account_id, value_hash,
-                                                      removed_version))
-        return records
+    def records(self, rows: Sequence[AuditRow], admits: Admits | None = None,
+                covering: tuple[int, int] | None = None) -> list[dict[str, Any]]:
+        """The CloudTrail record of each row, in the rows' order, each checked against its
+        event first (`audit_check`): AuditViewAltered if a row disagrees with the log or its
+        event is not one `admits` (the query) accepts. `covering` (after, upto): the rows
+        claim to be every admitted record in that stretch of the log; checked too."""
+        if covering is not None:
+            events = {p: e for p, _, e in self.reader.after(
+                covering[0], covering[1] - covering[0], stop=covering[1],
+                topics=[API_CALL_TOPIC])}
+            check_coverage(self.reader, events, rows, admits)
+        else:
+            events = self.reader.at(row[0] for row in rows)
+        check_rows(self.reader, self.integrity, rows, events, admits)
+        return [cloudtrail.api_call_record(events[row[0]], self.account_id, row[1], row[2])
+                for row in rows]
 
 
 def to_json(record: dict[str, Any]) -> str:

@@ -9,26 +9,42 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from projections.audit_records import to_json, trail_cursor
+from projections.secret_view import to_micros
 
 FORMATS = ("cloudtrail", "jsonl")
 _PAGE = 1000
+_OPEN = 2**62  # no end time
 
 
-def positioned_records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0
+def positioned_records(cursor: Any, start: int = 0, end: int = _OPEN, after: int = 0
                        ) -> Iterator[tuple[int, dict[str, Any]]]:
     """(log position, record) of each record with `start <= event_time <= end` (microseconds),
-    in log order, from the records after log position `after`."""
+    in log order, from the records after log position `after`.
+
+    Each page is checked against the log (`audit_check`), including the stretch of the log it
+    covers, so a row deleted from the view is reported: from `after` on when there is no start
+    time (else from the first record found), to the view's end when there is no end time
+    (else to the last record found)."""
     trail = trail_cursor(cursor)
-    position = after
+
+    def admits(event: Any, _value_hash: str | None) -> bool:
+        return start <= to_micros(event.timestamp) <= end
+
+    position, first_page = after, True
     while True:
         trail.execute("SELECT position, value_hash, removed_version FROM audit_events "
                       "WHERE position > ? AND event_time >= ? AND event_time <= ? "
                       "ORDER BY position LIMIT ?", (position, start, end, _PAGE))
         rows = [tuple(row) for row in trail.fetchall()]
-        yield from zip([row[0] for row in rows], trail.records(rows))
+        low = position if start <= 0 or not first_page else (rows[0][0] - 1 if rows else None)
+        high = rows[-1][0] if rows else position
+        if len(rows) < _PAGE and end >= _OPEN and trail.reached is not None:
+            high = max(high, trail.reached)
+        covering = (low, high) if low is not None and high > low else None
+        yield from zip([row[0] for row in rows], trail.records(rows, admits, covering))
         if len(rows) < _PAGE:
             return
-        position = rows[-1][0]
+        position, first_page = rows[-1][0], False
 
 
 def records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0) -> Iterator[str]:

@@ -21,6 +21,7 @@ from ledger.keys.kms_key import (
     AliasAssigned, AliasRetargeted, KeyCreated, KeyPolicyChanged, KeyStateChanged,
 )
 from projections import export
+from projections.audit_trail import index_pairs
 from projections.history import Timeline, build_timeline
 from projections.integrity_status import integrity_status
 from projections.period_report import PeriodReport, summarize
@@ -74,7 +75,13 @@ def _records_naming(cursor: Any, names: Sequence[str], last_position: int,
                    "AND l.position <= ? AND l.event_time <= ? ORDER BY e.position",
                    (*names, last_position, until))
     rows = [tuple(row) for row in cursor.fetchall()]
-    return list(zip([row[0] for row in rows], cursor.records(rows)))
+
+    def admits(event: Any, value_hash: str | None) -> bool:  # the row's claims, from the log
+        pairs = index_pairs(event, cursor.account_id, value_hash)
+        return (to_micros(event.timestamp) <= until
+                and any(("ResourceName", name) in pairs for name in names))
+
+    return list(zip([row[0] for row in rows], cursor.records(rows, admits)))
 
 
 def load_report(ledger: SecretsLedger, start: datetime | None, end: datetime | None,

@@ -21,8 +21,9 @@ from typing import Any
 from eventsourcing.sqlite import SQLiteCursor
 
 from ledger.errors import InvalidNextTokenException, LedgerError
+from projections.audit_check import Admits
 from projections.audit_records import to_json, trail_cursor
-from projections.audit_trail import resource_names
+from projections.audit_trail import index_pairs, resource_names
 from projections.cloudtrail import EVENT_SOURCE, lookup_username
 from projections.secret_view import to_micros
 
@@ -53,6 +54,22 @@ class Query:
     def fingerprint(self) -> str:
         text = json.dumps([self.attribute, self.start, self.end])
         return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def admits(self, account_id: str) -> Admits:
+        """Whether a record's event answers this query, judged from the event itself (the
+        check that a row of the mutable lookup table really belongs to the answer)."""
+        def check(event: Any, value_hash: str | None) -> bool:
+            if not self.start <= to_micros(event.timestamp) <= self.end:
+                return False
+            if self.attribute is None:
+                return True
+            key, value = self.attribute
+            if key == "EventId":
+                return str(event.originator_id) == value
+            if key == "EventSource":
+                return value == EVENT_SOURCE
+            return (key, value) in index_pairs(event, account_id, value_hash)
+        return check
 
 
 def parse_query(attributes: Sequence[Mapping[str, str]] | None, start_time: datetime | None,
@@ -93,7 +110,8 @@ def lookup(cursor: Any, query: Query, max_results: int | None = None,
     sql, params = _select(query, after, limit + 1)
     trail.execute(sql, params)
     rows = trail.fetchall()
-    records = trail.records([tuple(row[1:4]) for row in rows[:limit]])
+    records = trail.records([tuple(row[1:4]) for row in rows[:limit]],
+                            admits=query.admits(trail.account_id))
     response: dict[str, Any] = {"Events": [entry(record) for record in records]}
     if len(rows) > limit:
         last = rows[limit - 1]

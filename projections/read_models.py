@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from ledger.config import LEDGER_FILE
+from ledger.integrity.store import store_for
 
 from projections import current_queries
 from projections.audit_records import TrailCursor
@@ -56,6 +57,10 @@ class ReadModels:
             retire_stale_views(db_path, self.views)  # tables of an older shape: rebuild
         self.store: ReadStore = store_factory(ddl) if store_factory else open_store(db_path, ddl)
         self._locks = {view.name: threading.Lock() for view in self.views}
+        try:  # the log's hash chain, which audit records are checked against
+            self._integrity: Any = store_for(recorder)
+        except TypeError:
+            self._integrity = None
         # On PostgreSQL one process at a time catches the views up (see `leadership`); the
         # others wait for it. None: every process catches up for itself (SQLite, memory).
         self.leadership: Leadership | None = None
@@ -170,7 +175,8 @@ class ReadModels:
         """A read transaction on the views whose cursor also renders audit records (no
         catch-up: see `read_audit`)."""
         with self.store.reading() as cursor:
-            yield TrailCursor(cursor, LogReader(self.recorder, self.mapper), self.audit.account_id)
+            yield TrailCursor(cursor, LogReader(self.recorder, self.mapper), self.audit.account_id,
+                              self._integrity, self.store.position_in(cursor, self.audit.name))
 
 
 def open_read_models(recorder: ApplicationRecorder, mapper: Mapper, data_dir: Path | None,

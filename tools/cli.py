@@ -14,6 +14,7 @@ import sys
 from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 
 from ledger.keys.envelope import SealBroken
+from projections.audit_check import AuditViewAltered
 from tools.commands.common import NoLedger
 
 COMMAND_MODULES = [
@@ -59,6 +60,9 @@ def _run(args: argparse.Namespace) -> int:
         print(f"secrets-ledger {args.command}: the log cannot be read: {error}. It may have "
               "been altered; `secrets-ledger verify` names what changed and where.",
               file=sys.stderr)
+        return 1
+    except AuditViewAltered as error:
+        print(f"secrets-ledger {args.command}: {error}.", file=sys.stderr)
         return 1
     except SealBroken:
         print(f"secrets-ledger {args.command}: a key in the key store does not open under the "
