@@ -14,6 +14,7 @@ import sys
 from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 
 from ledger.keys.envelope import SealBroken
+from ledger.keys.rootkey import RootKeyError
 from projections.audit_check import AuditViewAltered
 from tools.commands.common import NoLedger
 
@@ -53,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
     """The command's exit status; damaged data and a closed stdout end in one line, or none."""
     try:
         return int(args.handler(args) or 0)
-    except NoLedger as error:
+    except (NoLedger, RootKeyError) as error:  # pointed at the wrong place or key
         print(f"secrets-ledger {args.command}: {error}", file=sys.stderr)
         return 2
     except MapperDeserialisationError as error:  # bytes in the log that no event decodes from

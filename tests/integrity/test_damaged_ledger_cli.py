@@ -94,3 +94,13 @@ def test_output_into_a_closed_pipe_ends_quietly(data_dir):
         os.close(write_end)
     assert done.stderr == b""
     assert done.returncode == 1
+
+
+@pytest.mark.parametrize("argv", [["call", "ListSecrets"], ["audit", "lookup"], ["verify"]],
+                         ids=lambda argv: " ".join(argv))
+def test_a_root_key_that_is_not_a_key_is_one_line_and_exit_2(data_dir, capsys, argv):
+    (data_dir / "root.key").write_text("not base64 at all\n")
+    code, out, err = run(capsys, *argv, "--data-dir", str(data_dir))
+    assert code == 2 and out == ""
+    assert f"{data_dir / 'root.key'} is not base64" in err
+    assert len(err.strip().splitlines()) == 1
