@@ -77,6 +77,9 @@ def _run(args: argparse.Namespace) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as error:  # a file named that is missing or not allowed, a port taken
+        print(f"secrets-ledger {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

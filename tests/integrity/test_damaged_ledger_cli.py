@@ -104,3 +104,16 @@ def test_a_root_key_that_is_not_a_key_is_one_line_and_exit_2(data_dir, capsys, a
     assert code == 2 and out == ""
     assert f"{data_dir / 'root.key'} is not base64" in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv", [
+    ["audit", "export", "--output", "/nonexistent/dir/trail.json", "--data-dir", "DATA"],
+    ["audit", "hash", "--binary-file", "/nonexistent/candidate", "--data-dir", "DATA"],
+    ["check-proof", "/nonexistent/proof.json", "--public-key", "/nonexistent/key.pem"],
+], ids=["export-output", "hash-binary-file", "check-proof"])
+def test_a_file_argument_that_cannot_be_opened_is_one_line_and_exit_2(data_dir, capsys, argv):
+    argv = [str(data_dir) if arg == "DATA" else arg for arg in argv]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert "No such file or directory: '/nonexistent/" in err
+    assert len(err.strip().splitlines()) == 1
