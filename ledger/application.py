@@ -78,10 +78,8 @@ class SecretsLedger(Application):
         self.integrity = LedgerIntegrity(
             self.recorder, root_key, clock=self.now, interval=self.config.digest_interval,
             ledger_name=f"secretsmanager:{self.config.region}:{self.config.account_id}")
-        # Every call is authorized before its handler runs (ledger/authorization.py); the
-        # key-change rule asks the same policies whether it may re-encrypt.
+        # Every call is authorized before its handler runs (ledger/authorization.py).
         self.authorizer = Authorizer(self)
-        self.key_access = self.authorizer
         self._secret_ids: dict[str, UUID] = {}
         # A write's first attempt may start from this process's last copy of the secret (a
         # stale copy costs a conflict and a retry). On PostgreSQL other processes write the

@@ -39,7 +39,15 @@ Decisions, where AWS leaves room (also in the README):
   managed key policy (any principal of the account, through Secrets Manager). A refusal is
   AccessDeniedException "Access to KMS is not allowed", checked before the key's state, as KMS
   does. Re-encrypting existing versions on a key change needs `kms:Encrypt` on the new key and
-  is skipped without it (`may_encrypt`).
+  is skipped without it (as AWS documents); it opens each version, so it also needs
+  `kms:Decrypt` on the key sealing each one it moves, and without that the whole call is
+  refused, so no value ever reaches a key through a caller who could not open it (`writes`).
+  A read opens the data key it finds; if that is under another key than the one authorized
+  (a key change committed in between), Decrypt on that key is asked too.
+* Regions: names are one namespace across Regions, so a call naming an existing secret is
+  decided against the ARN the secret has, in its own Region, never one built from the Region
+  the request was signed for; CreateSecret of a taken name is decided against the existing
+  secret's ARN as well as the one a new secret would get.
 """
 from __future__ import annotations
 
@@ -52,9 +60,10 @@ from ledger.context import Caller
 from ledger.errors import AccessDeniedException, InvalidRequestException, LedgerError
 from ledger.keys.kms_key import DEFAULT_ALIAS, KmsKey
 from ledger.keys.local_kms import UnknownKey
+from ledger.loading import load
 from ledger.labels import CURRENT
 from ledger.policies import (
-    ACCOUNT_SCOPED, KMS_DECRYPT, KMS_ENCRYPT, AuthzRequest, Decision, KeyUse, PolicyDocument,
+    ACCOUNT_SCOPED, KMS_DECRYPT, AuthzRequest, Decision, KeyUse, PolicyDocument,
     access_denied_message, evaluate, evaluate_key, iam_action, key_uses, principal_context,
     required_permissions, secret_context,
 )
@@ -155,6 +164,19 @@ class Grant:
                 return refusal
         return None
 
+    def may_use_key(self, action: str, key: KmsKey, secret_arn: str) -> bool:
+        """Whether the caller may use `key` for `action` on this secret's behalf."""
+        if self.unrestricted:
+            return True
+        assert self.authorizer is not None
+        return self.authorizer.key_decision(self, action, key, secret_arn).allowed
+
+    def require_key(self, action: str, key_ref: str, secret_arn: str) -> None:
+        """Raise AccessDeniedException unless the caller may use the key `key_ref` names."""
+        if not self.unrestricted:
+            assert self.authorizer is not None
+            self.authorizer.require_key(self, action, key_ref, secret_arn)
+
     def message(self, action: str, reference: str, decision: Decision) -> str:
         return access_denied_message(self.caller.arn, action, reference, decision.explicit,
                                      decision.policy_type)
@@ -197,18 +219,34 @@ class Authorizer:
         keys["aws:RequestedRegion"] = context.region
         grant = Grant(caller, self, self.documents.identity_policies(caller), keys, context.region)
         target = self._target(call)
+        for scope in self._scopes(call, target):
+            self._check_permissions(grant, call, scope)
+        for use in key_uses(context.operation, call.request):
+            if use.required:
+                self._check_key_use(grant, call, target, use)
+        return grant
+
+    def _check_permissions(self, grant: Grant, call: Call, target: Target) -> None:
         extra = _request_keys(call, target)
-        for permission in required_permissions(context.operation, call.request, target.arn):
+        for permission in required_permissions(call.context.operation, call.request, target.arn):
             scoped = permission.resource != "*"
             decision = grant.decide(permission.action, permission.resource,
                                     target.secret if scoped else None, extra if scoped else None)
             if not decision.allowed:
                 reference = target.reference if scoped else "*"
                 raise AccessDeniedException(grant.message(permission.action, reference, decision))
-        for use in key_uses(context.operation, call.request):
-            if use.required:
-                self._check_key_use(grant, call, target, use)
-        return grant
+
+    def _scopes(self, call: Call, target: Target) -> list[Target]:
+        """The targets whose ARNs the call is decided against: CreateSecret of a name a secret
+        already holds (in whichever Region) answers about that secret, so it is decided against
+        that secret's ARN too, not only against the ARN the request's Region would give."""
+        if call.context.operation != "CreateSecret":
+            return [target]
+        index = call.ledger.name_index(target.reference)
+        if index is None or index.secret_id is None:
+            return [target]
+        existing = load(call.ledger.repository, index.secret_id, for_update=False)
+        return [Target(existing, existing.arn, target.reference), target]
 
     def _target(self, call: Call) -> Target:
         operation, request = call.context.operation, call.request
@@ -274,15 +312,6 @@ class Authorizer:
             grant._key_requests[(arn, secret_arn)] = base
         policy = self.documents.key_policy(key)
         return evaluate_key(base.with_action(action), grant.identity, policy)
-
-    def may_encrypt(self, caller: Caller, key: KmsKey) -> bool:
-        """`key_access`: whether a key change may re-encrypt existing versions under `key`."""
-        if self.trusts(caller):
-            return True
-        grant = Grant(caller, self, self.documents.identity_policies(caller),
-                      principal_context(caller.arn, user_id=caller.principal_id,
-                                        principal_type=caller.principal_type))
-        return self.key_decision(grant, KMS_ENCRYPT, key).allowed
 
 
 _NO_KEY = object()

@@ -17,6 +17,7 @@ from ledger.errors import (
 from ledger.labels import CURRENT
 from ledger.outcome import Call, Outcome
 from ledger.passwords import generate_password
+from ledger.policies import KMS_DECRYPT
 from ledger.secret import Secret, Version
 from ledger.shapes import epoch, secret_entry, version_entry
 
@@ -51,6 +52,10 @@ def _read_value(call: Call, secret: Secret, version_id: str | None,
     version = _select_version(secret, version_id, stage)
     ledger = call.ledger
     data_key = ledger.key_store.data_key(secret.id.hex, version.version_id)
+    if data_key is not None and data_key.key_arn != version.sealed.key_arn and call.grant:
+        # re-encrypted since this copy was read: the key that will open it is not the one the
+        # call was authorized for, so it is asked about too
+        call.grant.require_key(KMS_DECRYPT, data_key.key_arn, secret.arn)
     plaintext = values.unseal(ledger.kms, data_key, secret.arn, version.version_id, version.sealed)
     secret.record_access(version.version_id, _day(call.now), call.now, call.event_context)
     return {"ARN": secret.arn, "Name": secret.name, "VersionId": version.version_id,

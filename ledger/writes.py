@@ -15,6 +15,7 @@ from ledger.loading import load
 from ledger.names import check_name
 from ledger.name_index import SecretName
 from ledger.outcome import Call, Outcome
+from ledger.policies import KMS_DECRYPT, KMS_ENCRYPT
 from ledger.secret import Secret
 
 MAX_TAGS = 50
@@ -112,19 +113,27 @@ def update_secret(call: Call) -> Outcome:
 
 
 def _change_key(call: Call, secret: Secret, outcome: Outcome, kms_key_id: str | None) -> None:
-    """New versions use the new key; labelled versions are re-encrypted if the caller may."""
-    ledger = call.ledger
+    """New versions use the new key. Labelled versions are re-encrypted under it if the caller
+    may kms:Encrypt with it, else they stay (as AWS documents). Re-encrypting opens each one on
+    the caller's behalf, so the caller must also be allowed kms:Decrypt on the key sealing
+    each version moved, or the whole call is refused: a value never reaches a key through a
+    caller who could not have read it where it was."""
+    ledger, grant = call.ledger, call.grant
+    assert grant is not None  # decided before any handler runs
     key = ledger.kms.key_for_secret(kms_key_id, call.now, call.event_context)
     if kms_key_id != secret.kms_key_id:
         values.probe_key(ledger.kms, key, secret.arn)
     if not secret.change_key(kms_key_id, call.now, call.event_context, call.owning_service):
         return
-    if not ledger.key_access.may_encrypt(call.context.caller, key):
+    if not grant.may_use_key(KMS_ENCRYPT, key, secret.arn):
         return
-    for version in secret.labelled_versions():
-        data_key = ledger.key_store.data_key(secret.id.hex, version.version_id)
-        if data_key is None or data_key.key_arn == key.arn:
-            continue
+    moving = [(version, ledger.key_store.data_key(secret.id.hex, version.version_id))
+              for version in secret.labelled_versions()]
+    moving = [(v, data_key) for v, data_key in moving
+              if data_key is not None and data_key.key_arn != key.arn]
+    for _, data_key in moving:  # every one is allowed before any is opened
+        grant.require_key(KMS_DECRYPT, data_key.key_arn, secret.arn)
+    for version, data_key in moving:
         rewrapped = values.rewrap(ledger.kms, data_key, key, secret.arn, version.version_id)
         secret.re_encrypt(version.version_id, key.arn, call.now, call.event_context)
         outcome.key_changes.data_keys[(secret.id.hex, version.version_id)] = rewrapped

@@ -25,3 +25,12 @@ def grant_full_access(ledger: SecretsLedger, *principals: str) -> None:
         except PrincipalError:
             admin.create(name, role=kind == "role")
         admin.put_policy(admin.arn_for(name, role=kind == "role"), "full-access", FULL_ACCESS)
+
+
+def deny_key_action(ledger: SecretsLedger, principal: str, action: str, key_arn: str) -> None:
+    """Attach to `kind/name` an explicit Deny of one KMS action on one key."""
+    kind, name = principal.split("/", 1)
+    document = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": action, "Resource": key_arn}]}
+    admin = Principals(ledger, user_agent="tests")
+    admin.put_policy(admin.arn_for(name, role=kind == "role"), "deny-" + action.replace(":", "-"), document)

@@ -45,9 +45,10 @@ class Permission:
 
 @dataclass(frozen=True)
 class KeyUse:
-    """A KMS action on one of the secret's keys. `required=False` uses are attempted only if
-    allowed: UpdateSecret re-encrypts existing versions under a new key only when the caller
-    may `kms:Encrypt` with it, as the UpdateSecret documentation says."""
+    """A KMS action on one of the secret's keys. `required=False` uses are decided by the
+    handler, which alone knows which versions it moves: UpdateSecret re-encrypts existing
+    versions under a new key only when the caller may `kms:Encrypt` with it (as the UpdateSecret
+    documentation says), and then needs `kms:Decrypt` on the key of each version it opens."""
 
     action: str
     key: str
@@ -102,8 +103,8 @@ def key_uses(operation: str, request: Mapping[str, Any]) -> tuple[KeyUse, ...]:
 
     Writing a value, or setting or changing a key, calls GenerateDataKey and Decrypt on the
     encrypting key (Secrets Manager proves access with a throw-away data key). A key change by
-    UpdateSecret also re-encrypts the labelled versions, which is optional: Encrypt on the new
-    key and Decrypt on the stored one. Reads decrypt with the stored key.
+    UpdateSecret also re-encrypts the labelled versions if Encrypt on the new key is allowed,
+    and then needs Decrypt on each stored key. Reads decrypt with the stored key.
     """
     if operation in ("GetSecretValue", "BatchGetSecretValue"):
         return (KeyUse(KMS_DECRYPT, STORED),)

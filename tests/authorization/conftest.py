@@ -12,9 +12,12 @@ import pytest
 from ledger.application import SecretsLedger
 from ledger.config import LedgerConfig
 from ledger.context import Caller
+from ledger.errors import LedgerError
+from ledger.keys.admin import KeyAdmin
 from ledger.principals import Principals
 from ledger.secret import Limits
 from tests.authorization.drivers import EmbeddedDriver, HttpDriver
+from tests.core.support import secret_of
 from tests.server.conftest import ROOT_ENV, AuditLog, ServerProcess, make_client
 
 ACCOUNT = "123456789012"
@@ -58,12 +61,30 @@ class World:
         return self.ledger.call(operation, request, self.system)
 
 
+def refused(world: World, who: str, operation: str, **request: Any) -> LedgerError:
+    with pytest.raises(LedgerError) as caught:
+        world.call(who, operation, **request)
+    return caught.value
+
+
+def data_key_arns(ledger: SecretsLedger, name: str) -> dict[str, str]:
+    """VersionId -> the ARN of the KMS key its data key is wrapped under (the key store's word)."""
+    secret = secret_of(ledger, name)
+    return {vid: ledger.key_store.data_key(secret.id.hex, vid).key_arn
+            for vid in secret.versions}
+
+
 @pytest.fixture(params=["memory", "sqlite"])
 def world(request, tmp_path, clock) -> World:
     data_dir = None if request.param == "memory" else tmp_path / "data"
     ledger = SecretsLedger(LedgerConfig(data_dir=data_dir, limits=Limits(max_versions=50)),
                            clock=clock, rng=random.Random(21))
     return World(ledger)
+
+
+@pytest.fixture
+def keys(world: World) -> KeyAdmin:
+    return KeyAdmin(world.ledger, user_agent="secrets-ledger-cli")
 
 
 @pytest.fixture(scope="module", params=["memory", "sqlite"])

@@ -13,29 +13,12 @@ from ledger.events import KeyChanged, VersionReEncrypted
 from ledger.keys.admin import KeyAdmin
 from ledger.keys.local_kms import STATE_FRESHNESS
 from ledger.principals import Principals
-from tests.authorization.conftest import World, allow, deny, policy
-from tests.core.support import api_calls, events, secret_events, secret_of
+from tests.authorization.conftest import data_key_arns, allow, deny, policy, refused
+from tests.core.support import api_calls, events, secret_events
 from tests.server.conftest import make_client
 
 SM, KMS_DENIED = "secretsmanager", "Access to KMS is not allowed"
 USE_KEYS = ["kms:GenerateDataKey", "kms:Decrypt"]
-
-
-@pytest.fixture
-def keys(world: World) -> KeyAdmin:
-    return KeyAdmin(world.ledger, user_agent="secrets-ledger-cli")
-
-
-def refused(world: World, who: str, operation: str, **request) -> LedgerError:
-    with pytest.raises(LedgerError) as caught:
-        world.call(who, operation, **request)
-    return caught.value
-
-
-def data_key_arns(world: World, name: str) -> dict[str, str]:
-    secret = secret_of(world.ledger, name)
-    return {vid: world.ledger.key_store.data_key(secret.id.hex, vid).key_arn
-            for vid in secret.versions}
 
 
 def test_writing_under_a_customer_key_needs_generate_data_key_and_decrypt(world, keys):
@@ -91,6 +74,10 @@ def test_a_deny_in_the_key_policy_wins(world, keys):
          "Principal": {"AWS": "arn:aws:iam::123456789012:user/alice"},
          "Action": "kms:Decrypt", "Resource": "*"}))
     assert refused(world, "alice", "GetSecretValue", SecretId="k/db").message == KMS_DENIED
+    # nor may she re-seal it under a key she can read (aws/secretsmanager): that opens it too
+    assert refused(world, "alice", "UpdateSecret", SecretId="k/db",
+                   KmsKeyId="").message == KMS_DENIED
+    assert set(data_key_arns(world.ledger, "k/db").values()) == {key.arn}
 
 
 def test_the_default_key_asks_for_nothing_but_obeys_an_explicit_deny(world):
@@ -106,14 +93,14 @@ def test_without_kms_encrypt_a_key_change_leaves_existing_versions_where_they_we
     world.grant("alice", allow(f"{SM}:*"), allow(USE_KEYS))  # no kms:Encrypt anywhere
     world.call("alice", "CreateSecret", Name="k/db", SecretString="v1", KmsKeyId=old.arn)
     world.call("alice", "PutSecretValue", SecretId="k/db", SecretString="v2")
-    before = data_key_arns(world, "k/db")
+    before = data_key_arns(world.ledger, "k/db")
     world.call("alice", "UpdateSecret", SecretId="k/db", KmsKeyId=new.arn)
     changed = secret_events(world.ledger, "k/db")
     assert any(isinstance(e, KeyChanged) and e.to_key == new.arn for e in changed)
     assert not any(isinstance(e, VersionReEncrypted) for e in changed)
-    assert data_key_arns(world, "k/db") == before == {v: old.arn for v in before}
+    assert data_key_arns(world.ledger, "k/db") == before == {v: old.arn for v in before}
     put = world.call("alice", "PutSecretValue", SecretId="k/db", SecretString="v3")
-    assert data_key_arns(world, "k/db")[put["VersionId"]] == new.arn  # new versions: new key
+    assert data_key_arns(world.ledger, "k/db")[put["VersionId"]] == new.arn  # new versions: new key
     previous = world.call("alice", "GetSecretValue", SecretId="k/db", VersionStage="AWSPREVIOUS")
     assert previous["SecretString"] == "v2"  # still readable under the old key
 
@@ -126,7 +113,7 @@ def test_with_kms_encrypt_a_key_change_re_encrypts_the_labelled_versions(world, 
     world.call("alice", "UpdateSecret", SecretId="k/db", KmsKeyId=new.arn)
     moved = [e for e in secret_events(world.ledger, "k/db") if isinstance(e, VersionReEncrypted)]
     assert len(moved) == 2 and {e.to_key_arn for e in moved} == {new.arn}
-    assert set(data_key_arns(world, "k/db").values()) == {new.arn}
+    assert set(data_key_arns(world.ledger, "k/db").values()) == {new.arn}
     assert world.call("alice", "GetSecretValue", SecretId="k/db")["SecretString"] == "v2"
 
 
@@ -134,7 +121,7 @@ def test_the_system_identity_always_re_encrypts(world, keys):
     old, new = keys.create("old"), keys.create("new")
     world.as_system("CreateSecret", Name="k/db", SecretString="v1", KmsKeyId=old.arn)
     world.as_system("UpdateSecret", SecretId="k/db", KmsKeyId=new.arn)
-    assert set(data_key_arns(world, "k/db").values()) == {new.arn}
+    assert set(data_key_arns(world.ledger, "k/db").values()) == {new.arn}
 
 
 def test_a_disabled_key_blocks_reads_and_writes_after_authorization(world, keys):

@@ -8,6 +8,7 @@ import pytest
 
 from ledger.errors import MARKED_FOR_DELETION, LedgerError
 from ledger.shapes import epoch
+from tests.grants import deny_key_action
 from tests.core.support import (
     api_calls, create_key, event_types, secret_of, set_key_state, stages, token, value_of,
 )
@@ -459,7 +460,7 @@ def test_list_versions_hides_deprecated_unless_asked(ledger, caller, clock):
 def test_list_versions_names_the_default_key_and_customer_keys(ledger, caller):
     v0 = create(ledger, caller)["VersionId"]
     key = create_key(ledger, caller)
-    ledger.key_access = type("Deny", (), {"may_encrypt": lambda self, c, k: False})()
+    deny_key_action(ledger, "user/alice", "kms:Encrypt", key.arn)
     call(ledger, caller, "UpdateSecret", SecretId=NAME, KmsKeyId=key.key_id)
     v1 = put(ledger, caller, "v1")["VersionId"]
     listed = call(ledger, caller, "ListSecretVersionIds", SecretId=NAME)

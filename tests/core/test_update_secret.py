@@ -10,6 +10,7 @@ import pytest
 from ledger.errors import MARKED_FOR_DELETION, LedgerError
 from ledger.servicemodel import string_limits
 from ledger.shapes import epoch
+from tests.grants import deny_key_action
 from tests.core.support import (
     api_calls, create_key, event_types, key_ids, notifications, secret_events, secret_of,
     set_key_state, stages, token, value_of,
@@ -271,21 +272,11 @@ def test_re_encrypted_versions_no_longer_need_the_old_key(ledger, caller, v0):
     assert key_ids(ledger, caller, NAME)[v2] == [new.arn]
 
 
-class DenyEncrypt:
-    def __init__(self) -> None:
-        self.asked: list[tuple[str, str]] = []
-
-    def may_encrypt(self, caller, key) -> bool:
-        self.asked.append((caller.arn, key.arn))
-        return False
-
-
 def test_key_change_without_encrypt_permission_leaves_versions_under_the_old_key(
         ledger, caller, v0):
     key = create_key(ledger, caller)
-    ledger.key_access = hook = DenyEncrypt()
+    deny_key_action(ledger, "user/alice", "kms:Encrypt", key.arn)
     update(ledger, caller, KmsKeyId=key.key_id)
-    assert hook.asked == [(caller.arn, key.arn)]
     assert "VersionReEncrypted" not in event_types(ledger, NAME)
     assert event_types(ledger, NAME)[-1] == "KeyChanged"
     v1 = new_value(ledger, caller, "second")
