@@ -42,6 +42,7 @@ from ledger.loading import load
 from ledger.names import parse_secret_id
 from ledger.outcome import Call, Outcome
 from ledger.reads import READ_HANDLERS
+from ledger.refusals import RefusalGroup
 from ledger.secret import Secret
 from ledger.servicemodel import sensitive_members
 from ledger.sqlite_pool import use_statement_cache
@@ -150,6 +151,28 @@ class SecretsLedger(Application):
                                  region=region or self.config.region, source_ip=source_ip,
                                  user_agent=user_agent)
         self._record_failure(context, error)
+
+    def record_refusals(self, groups: list[RefusalGroup]) -> None:
+        """Audit groups of refusals made before authentication, one record per group (see
+        `ledger.refusals`): the record of the group's first refusal plus its count and times."""
+        records = []
+        for group in groups:
+            key = group.key
+            caller = Caller.unauthenticated(key.access_key_id, self.config.account_id)
+            context = RequestContext(
+                request_id=group.request_id, operation=key.operation, caller=caller,
+                region=group.region or self.config.region, source_ip=key.source_ip,
+                user_agent=group.user_agent).as_event_field()
+            context["refusals"] = {
+                "count": group.count, "throttled": group.throttled,
+                "first": group.first.isoformat(), "last": group.last.isoformat(),
+                "interval_seconds": group.interval_seconds}
+            records.append(ApiCall.record(
+                context=context, now=group.first, resources=[],
+                read_only=key.operation in READ_ONLY_OPERATIONS, error_code=key.error_code,
+                error_message=group.message))
+        if records:
+            self.save_records(records)
 
     def _run(self, handler: Callable[[Call], Outcome], request: dict[str, Any],
              context: RequestContext, owning_service: str | None) -> dict[str, Any]:

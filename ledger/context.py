@@ -25,6 +25,12 @@ class Caller:
         return bool(self.__dict__.get("_trusted", False))
 
     @classmethod
+    def unauthenticated(cls, access_key_id: str, account_id: str) -> Caller:
+        """Whoever sent a request that did not authenticate, known only by the key id it named."""
+        return cls(arn="", access_key_id=access_key_id, principal_type="Unknown",
+                   account_id=account_id)
+
+    @classmethod
     def system(cls, account_id: str = "123456789012") -> Caller:
         """The trusted identity of the embedding program itself; only code that names it gets it.
 

@@ -110,11 +110,24 @@ def api_call_record(event: Any, account_id: str, value_hash: str | None = None,
         additional["VersionId"] = removed_version
     if value_hash is not None:
         additional["secretValueHash"] = value_hash
+    additional.update(refusal_counts(context))
     if additional:
         record["additionalEventData"] = additional
     record.update(_trailer(context["request_id"], str(event.originator_id), event.read_only,
                            event.resources, event.event_type, account_id))
     return record
+
+
+def refusal_counts(context: dict[str, Any]) -> dict[str, Any]:
+    """For a record standing for a group of refusals before authentication (see
+    `ledger.refusals`): how many, how many throttled, the first and last time, the interval."""
+    group = context.get("refusals")
+    if not group:
+        return {}
+    return {"count": group["count"], "throttledCount": group["throttled"],
+            "firstEventTime": event_time(datetime.fromisoformat(group["first"])),
+            "lastEventTime": event_time(datetime.fromisoformat(group["last"])),
+            "intervalSeconds": group["interval_seconds"]}
 
 
 def _request_parameters(event: Any) -> dict[str, Any] | None:

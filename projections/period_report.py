@@ -131,15 +131,16 @@ def _count(report: PeriodReport, record: Mapping[str, Any], tags: TagsOverTime,
     operation = record.get("eventName") or "?"
     who = principal_of(record)
     arns = [r.get("ARN") for r in record.get("resources") or [] if r.get("ARN")]
+    calls = (record.get("additionalEventData") or {}).get("count", 1)  # a counted group: many
     if record.get("eventType") == "AwsServiceEvent":
         report.service_events += 1
     else:
-        report.calls += 1
-        report.by_operation[operation] += 1
-        report.by_principal[who] += 1
+        report.calls += calls
+        report.by_operation[operation] += calls
+        report.by_principal[who] += calls
     code = record.get("errorCode")
     if code is not None:
-        report.errors_by_code[code] += 1
+        report.errors_by_code[code] += calls
         row = _row(record, who, operation, arns)
         (report.denied if code in DENIAL_CODES else report.failed).append(row)
         return

@@ -4,8 +4,10 @@ A thin adapter. Per request it reads the body (bounded), verifies the signature,
 members against the service model, and hands the call to `SecretsLedger.call` with the caller's
 identity, address, user agent, Region and request id. Every business rule stays in the ledger;
 this module only maps `LedgerError.code` to an HTTP status and a `{"__type", "Message"}` body.
-Requests refused before they reach the ledger (authentication, protocol) are audited through
-`record_rejected_call`, so the log holds every call, accepted or not.
+Requests refused after authentication (protocol errors) are audited one by one through
+`record_rejected_call`. Requests refused before it (no or a bad signature, an unknown key, a body
+too large or too slow) are throttled per (source IP, claimed key id) and counted into one record
+per group and interval (`ledger.refusals`), so an anonymous client cannot grow the log at will.
 
 While serving, a background thread ends passed recovery windows (`purge_expired`). Shutdown
 lets in-flight requests finish, stops that thread and closes the ledger.
@@ -19,7 +21,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,16 +40,21 @@ from ledger.errors import (
     InternalServiceError, InvalidRequestException, LedgerError, UnknownOperationException,
 )
 from ledger.principals import Principals, RecentCredentials
+from ledger.refusals import RefusalKey, RefusalTally
 from tools import awsjson
 from tools.forwarding import TrustedProxies
 from tools.sigv4 import AuthError, ReceivedRequest, SigV4Verifier, parse_authorization
+from tools.throttle import FailureThrottle
 from tools.transport import Listener
 
 TARGET_PREFIX = "secretsmanager."
 MAX_BODY_BYTES = 1 << 20
 BODY_TIMEOUT_SECONDS = 30.0  # a client that declares a body must send it within this time
+REFUSAL_INTERVAL = 60.0  # seconds a group of unauthenticated refusals is counted before its record
+REFUSAL_BURST, REFUSAL_RATE = 50, 5.0  # per (source IP, key id): refusals at once, then per second
 WORKER_THREADS = 12  # below the SQLite pool's 15 connections, so no worker waits for one
 MAX_NAME = 128
+RATE_EXCEEDED = "Rate exceeded"
 TOKEN_MISSING = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
 # Operations whose idempotency token SDKs always fill in; True: only when a value is sent.
 TOKEN_REQUIRED = {"CreateSecret": True, "UpdateSecret": True, "PutSecretValue": False,
@@ -65,6 +72,10 @@ class RequestEntityTooLargeException(LedgerError):
 
 class RequestTimeoutException(LedgerError):
     code = "RequestTimeoutException"
+
+
+class ThrottlingException(LedgerError):
+    code = "ThrottlingException"
 
 
 @dataclass(frozen=True)
@@ -86,11 +97,6 @@ class Reply:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def unknown_caller(access_key_id: str, account_id: str) -> Caller:
-    return Caller(arn="", access_key_id=access_key_id, principal_type="Unknown",
-                  account_id=account_id)
-
-
 def check_client_token(operation: str, request: dict[str, Any]) -> None:
     """SDKs always send ClientRequestToken; a raw request without one is refused, as AWS does."""
     only_with_value = TOKEN_REQUIRED.get(operation)
@@ -105,10 +111,12 @@ class Endpoint:
     """The request pipeline: bounded read, authenticate, decode, call the ledger, render."""
 
     def __init__(self, ledger: SecretsLedger, verifier: SigV4Verifier, max_body: int,
-                 worker_threads: int, body_timeout: float, proxies: TrustedProxies) -> None:
+                 worker_threads: int, body_timeout: float, proxies: TrustedProxies,
+                 refusals: RefusalTally | None, throttle: FailureThrottle) -> None:
         self.ledger, self.verifier, self.max_body = ledger, verifier, max_body
         self.body_timeout, self.proxies = body_timeout, proxies
         self.limiter = anyio.CapacityLimiter(worker_threads)
+        self.refusals, self.throttle = refusals, throttle  # refusals None: record each at once
 
     async def handle(self, request: Request) -> Response:
         started = time.perf_counter()
@@ -124,9 +132,8 @@ class Endpoint:
             return Response(status_code=400)
         except (RequestEntityTooLargeException, RequestTimeoutException) as error:
             key_id = _unverified_key_id(request.headers.get("authorization"))
-            caller = unknown_caller(key_id, self.ledger.config.account_id)
-            reply = await anyio.to_thread.run_sync(self._refuse, meta, error, caller, None,
-                                                   limiter=self.limiter)
+            reply = await anyio.to_thread.run_sync(self._refuse_unauthenticated, meta, error,
+                                                   key_id, None, limiter=self.limiter)
         else:
             received = ReceivedRequest(
                 method=request.method, path=request.scope.get("raw_path", b"/").decode("latin-1"),
@@ -170,10 +177,9 @@ class Endpoint:
         try:
             verified = self.verifier.verify(received)
         except AuthError as error:
-            return self._refuse(meta, error, unknown_caller(error.access_key_id, account),
-                                error.region)
+            return self._refuse_unauthenticated(meta, error, error.access_key_id, error.region)
         except Exception as error:  # a fault of ours, not the caller's
-            return self._crash(meta, error, unknown_caller("", account), None)
+            return self._crash(meta, error, Caller.unauthenticated("", account), None)
         caller, region = verified.caller, verified.region
         try:
             operation = self._operation(received, meta)
@@ -215,6 +221,35 @@ class Endpoint:
             _log_fault("could not record a rejected call", failure, meta)
             return _error_reply(InternalServiceError("The request could not be audited."), caller)
         return _error_reply(error, caller)
+
+    def _refuse_unauthenticated(self, meta: Meta, error: LedgerError, access_key_id: str,
+                                region: str | None) -> Reply:
+        """Answer a request refused before authentication: ThrottlingException once its (source
+        IP, claimed key id) has used up its refusals, and counted into a group record."""
+        caller = Caller.unauthenticated(access_key_id, self.ledger.config.account_id)
+        throttled = not self.throttle.allow((meta.source_ip, access_key_id))
+        answer = ThrottlingException(RATE_EXCEEDED) if throttled else error
+        if self.refusals is None:
+            return self._refuse(meta, answer, caller, region)
+        operation = meta.operation if meta.operation in HANDLERS else ""
+        self.refusals.add(RefusalKey(meta.source_ip, access_key_id, error.code, operation),
+                          self.ledger.now(), throttled=throttled, request_id=meta.request_id,
+                          message=error.message, user_agent=meta.user_agent, region=region)
+        return _error_reply(answer, caller)
+
+    def flush_refusals(self, everything: bool = False) -> None:
+        """Store the groups of refusals whose interval has passed (all: at shutdown); groups
+        that cannot be stored now are kept for the next attempt."""
+        if self.refusals is None:
+            return
+        groups = self.refusals.take(None if everything else self.ledger.now())
+        if not groups:
+            return
+        try:
+            self.ledger.record_refusals(groups)
+        except Exception as failure:
+            server_log.error({"event": "could not record refusals", **_fault_fields(failure)})
+            self.refusals.restore(groups)
 
     def _crash(self, meta: Meta, error: Exception, caller: Caller, region: str | None) -> Reply:
         _log_fault("request failed", error, meta)
@@ -290,12 +325,15 @@ DIGEST_CHECK_SECONDS = 1.0
 
 class UpkeepThread(threading.Thread):
     """While the server runs: ends passed recovery and key pending windows every
-    `purge_interval` seconds (None: never), and writes each signed digest when it falls due,
-    traffic or not, so a quiet interval still gets its (empty) digest."""
+    `purge_interval` seconds (None: never), writes each signed digest when it falls due,
+    traffic or not, so a quiet interval still gets its (empty) digest, and stores the groups of
+    unauthenticated refusals whose interval has passed."""
 
-    def __init__(self, ledger: SecretsLedger, purge_interval: float | None) -> None:
+    def __init__(self, ledger: SecretsLedger, purge_interval: float | None,
+                 flush_refusals: Callable[[], None] = lambda: None) -> None:
         super().__init__(name="ledger-upkeep", daemon=True)
         self.ledger, self.purge_interval = ledger, purge_interval
+        self.flush_refusals = flush_refusals
         self.tick = min(purge_interval or DIGEST_CHECK_SECONDS, DIGEST_CHECK_SECONDS)
         self._stopping = threading.Event()
 
@@ -306,6 +344,7 @@ class UpkeepThread(threading.Thread):
                 self._purge()
                 next_purge = time.monotonic() + self.purge_interval
             self.ledger.integrity.write_digest_if_due()  # logs its own failures
+            self.flush_refusals()  # logs its own failures
             if self._stopping.wait(self.tick):
                 return
 
@@ -328,20 +367,26 @@ def create_app(ledger: SecretsLedger, *, verifier: SigV4Verifier | None = None,
                max_body: int = MAX_BODY_BYTES, purge_interval: float | None = 300,
                worker_threads: int = WORKER_THREADS, close_ledger: bool = True,
                body_timeout: float = BODY_TIMEOUT_SECONDS,
-               trusted_proxies: TrustedProxies | None = None) -> Starlette:
-    """The ASGI app; access keys are looked up in the ledger's principals unless given."""
+               trusted_proxies: TrustedProxies | None = None,
+               refusal_interval: float = REFUSAL_INTERVAL, refusal_burst: float = REFUSAL_BURST,
+               refusal_rate: float = REFUSAL_RATE) -> Starlette:
+    """The ASGI app; access keys are looked up in the ledger's principals unless given.
+    `refusal_interval` 0 records each unauthenticated refusal at once instead of counting."""
     verifier = verifier or SigV4Verifier(RecentCredentials(Principals(ledger)))
+    refusals = RefusalTally(refusal_interval) if refusal_interval > 0 else None
     endpoint = Endpoint(ledger, verifier, max_body, worker_threads, body_timeout,
-                        trusted_proxies or TrustedProxies())
+                        trusted_proxies or TrustedProxies(), refusals,
+                        FailureThrottle(refusal_rate, refusal_burst))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        upkeep = UpkeepThread(ledger, purge_interval)
+        upkeep = UpkeepThread(ledger, purge_interval, endpoint.flush_refusals)
         upkeep.start()
         try:
             yield
         finally:
             await anyio.to_thread.run_sync(upkeep.stop)
+            await anyio.to_thread.run_sync(endpoint.flush_refusals, True)
             if close_ledger:
                 ledger.close()
 

@@ -48,6 +48,8 @@ def check_record(record: dict[str, Any]) -> None:
         assert record["requestParameters"] is None and record["responseElements"] is None
         assert record["readOnly"] is False
         assert record["additionalEventData"]["SecretId"].startswith("arn:aws:secretsmanager:")
+    elif identity.get("type") == "Unknown":  # a caller that did not authenticate
+        assert "errorCode" in record and "arn" not in identity
     else:
         assert identity["type"] in IDENTITY_TYPES and identity["arn"].startswith("arn:aws:")
     if record["readOnly"] or "errorCode" in record:

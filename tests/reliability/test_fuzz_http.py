@@ -42,7 +42,10 @@ def _settings(slow: bool) -> settings:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path_factory.mktemp("fuzz") / "data", ROOT_ENV).start()
+    """Each refusal recorded at once and no throttling, so every answer has its own record
+    (tests/server/test_refusals.py covers the counted records and the throttle)."""
+    process = ServerProcess(tmp_path_factory.mktemp("fuzz") / "data", ROOT_ENV,
+                            ["--refusal-interval", "0", "--refusal-burst", "1000000"]).start()
     make_client(process.url).create_secret(Name=EXISTING, SecretString="existing-value")
     yield process
     process.stop()
@@ -147,8 +150,9 @@ def test_a_stalled_body_does_not_hold_up_other_requests(server):
 
 def test_a_body_never_sent_is_answered_408_when_the_body_timeout_passes(tmp_path):
     """A stalled client gets an AWS error and its connection back, not an open socket forever;
-    the refusal is audited like any other."""
-    stalling = ServerProcess(tmp_path / "data", ROOT_ENV, args=["--body-timeout", "1"]).start()
+    the refusal is audited like any other (here one record each: `--refusal-interval 0`)."""
+    stalling = ServerProcess(tmp_path / "data", ROOT_ENV,
+                             args=["--body-timeout", "1", "--refusal-interval", "0"]).start()
     try:
         head = (f"POST / HTTP/1.1\r\nHost: 127.0.0.1:{stalling.port}\r\n"
                 f"X-Amz-Target: {PREFIX}ListSecrets\r\n"

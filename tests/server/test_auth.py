@@ -16,13 +16,23 @@ from botocore.credentials import Credentials
 
 from ledger.principals import CREDENTIALS_FRESHNESS
 from tests.server.conftest import (
-    PROJECT, ROOT_KEY_ID, ROOT_SECRET, make_client, signed_request,
+    PROJECT, ROOT_ENV, ROOT_KEY_ID, ROOT_SECRET, ServerProcess, make_client, signed_request,
 )
 
 TARGET = "secretsmanager.ListSecrets"
 MISMATCH = ("The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method. Consult the service "
             "documentation for details.")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """Each refusal before authentication recorded at once (`--refusal-interval 0`), so each
+    can be found by its request id; test_refusals.py covers the default, counted records."""
+    process = ServerProcess(tmp_path_factory.mktemp("server") / "data", ROOT_ENV,
+                            ["--refusal-interval", "0"]).start()
+    yield process
+    process.stop()
 
 
 def stamp(delta: timedelta) -> str:

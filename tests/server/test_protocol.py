@@ -179,7 +179,7 @@ def test_a_refused_request_writes_nothing_but_its_record(server, audit):
     assert call(server, "DescribeSecret", {"SecretId": "wire/partial"}).status_code == 400
 
 
-def test_a_declared_body_over_the_limit_is_refused_before_reading(server, audit):
+def test_a_declared_body_over_the_limit_is_refused_before_reading(server):
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     connection.putrequest("POST", "/")
     connection.putheader("Content-Type", "application/x-amz-json-1.1")
@@ -191,8 +191,6 @@ def test_a_declared_body_over_the_limit_is_refused_before_reading(server, audit)
     connection.close()
     assert response.status == 413
     assert document["__type"] == "RequestEntityTooLargeException"
-    assert audit.call_for(response.getheader("x-amzn-RequestId")).error_code == (
-        "RequestEntityTooLargeException")
 
 
 def test_a_streamed_body_over_the_limit_is_refused(server):

@@ -67,7 +67,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="open connections served at once; more are closed on arrival "
                              "(default: %(default)d)")
     add_digest_dir(parser)
+    parser.add_argument("--refusal-interval", type=_at_least(0), default=60.0,
+                        help="seconds refusals before authentication are counted per source "
+                             "IP, key id, error and operation before their one audit record "
+                             "(default: 60; 0: one record per refusal)")
+    parser.add_argument("--refusal-burst", type=_at_least(1), default=50,
+                        help="refusals before authentication a source IP and key id may get "
+                             "at once before ThrottlingException (default: 50)")
+    parser.add_argument("--refusal-rate", type=_at_least(0), default=5.0,
+                        help="refusals per second a source IP and key id regain after the "
+                             "burst (default: 5)")
     parser.set_defaults(handler=run_serve)
+
+
+def _at_least(minimum: float) -> Callable[[str], float]:
+    """An argparse type: a finite number not below `minimum`."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not minimum <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"not a number of at least {minimum:g}: {text}")
+        return value
+    return parse
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -99,7 +122,9 @@ def run_serve(args: argparse.Namespace) -> int:
     ledger.read_models.follow_in_background()
     options = {"body_timeout": args.body_timeout} if args.body_timeout else {}
     run(create_app(ledger, purge_interval=args.purge_interval or None,
-                   trusted_proxies=TrustedProxies(args.trusted_proxy), **options),
+                   trusted_proxies=TrustedProxies(args.trusted_proxy),
+                   refusal_interval=args.refusal_interval, refusal_burst=args.refusal_burst,
+                   refusal_rate=args.refusal_rate, **options),
         listener, log_level=args.log_level)
     return 0
 
