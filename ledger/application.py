@@ -36,7 +36,9 @@ from ledger.keys.keystore import KeyStoreChanges
 from ledger.keys.local_kms import LocalKms
 from ledger.integrity.digest import Digest
 from ledger.integrity.service import LedgerIntegrity
-from ledger.keys.rootkey import load_root_key
+from ledger.integrity.signing import SIGNING_KEY_MATERIAL, read_signing_key_file
+from ledger.keys.custody import check_root_key, load_custody, record_custody_change
+from ledger.keys.rootkey import load_root_key, root_key_fingerprint, root_key_source
 from ledger.name_index import SecretName
 from ledger.loading import load
 from ledger.names import parse_secret_id
@@ -73,12 +75,19 @@ class SecretsLedger(Application):
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.rng = rng or random.SystemRandom()
         self.key_store = self.recorder
-        root_key = load_root_key(self.config.data_dir)
+        root_key = load_root_key(self.config.data_dir, self.config.root_key_file,
+                                 holds_keys=bool(self.key_store.all_materials()))
+        check_root_key(self.repository, self.key_store, root_key,
+                       root_key_source(self.config.data_dir, self.config.root_key_file))
+        self.root_key_fingerprint = root_key_fingerprint(root_key)
         self.kms = LocalKms(self.repository, self.key_store, root_key,
                             self.config.region, self.config.account_id, self.save)
+        signing_key = (read_signing_key_file(self.config.signing_key_file)
+                       if self.config.signing_key_file is not None else None)
         self.integrity = LedgerIntegrity(
             self.recorder, root_key, clock=self.now, interval=self.config.digest_interval,
-            ledger_name=f"secretsmanager:{self.config.region}:{self.config.account_id}")
+            ledger_name=f"secretsmanager:{self.config.region}:{self.config.account_id}",
+            signing_key=signing_key, on_key_change=self._record_signing_key_change)
         # Every call is authorized before its handler runs (ledger/authorization.py).
         self.authorizer = Authorizer(self)
         self._secret_ids: dict[str, UUID] = {}
@@ -363,6 +372,28 @@ class SecretsLedger(Application):
             except IntegrityError:
                 continue  # cancelled or deleted concurrently: the next run decides again
         return purged
+
+    def _record_signing_key_change(self, old: str | None, new: str) -> None:
+        """The first digest a new signing key signs is preceded by this event (which it
+        covers). A key file replacing the stored key destroys the stored one with it, so a copy
+        of the data directory taken from then on holds no key that signed this ledger."""
+        custody = load_custody(self.repository)
+        if custody is not None and custody.signing_fingerprint == new:
+            return  # another process recorded it
+        external = self.integrity.signer.external
+        shred = [SIGNING_KEY_MATERIAL] if external and self.integrity.signer.stored_key_present() \
+            else []
+        fields, now = self._service_context("ChangeDigestSigningKey"), self.now()
+        try:
+            record_custody_change(
+                self.save, self.repository, now, fields,
+                lambda c: c.signing_changed(old, new, external, now, fields),
+                ApiCall.record(context=fields, now=now, read_only=False, resources=[],
+                               response={"OldKeyFingerprint": old, "NewKeyFingerprint": new},
+                               event_type="AwsServiceEvent"),
+                key_changes=KeyStoreChanges(shred_materials=shred) if shred else None)
+        except IntegrityError:
+            pass  # recorded concurrently
 
     def _service_context(self, operation: str) -> dict[str, Any]:
         return RequestContext.service(str(uuid.uuid4()), operation, self.config.region,

@@ -38,12 +38,20 @@ class LedgerConfig:
     # Policies decide every call (see ledger.authorization); False trusts every caller, for
     # embedding programs that do their own access control. Caller.system() is trusted anyway.
     authorization: bool = True
+    # Key files kept outside the data directory (see ledger.keys.rootkey and
+    # ledger.integrity.signing); None: the root key from LEDGER_ROOT_KEY or DATA_DIR/root.key,
+    # the signing key from the key store.
+    root_key_file: Path | None = None
+    signing_key_file: Path | None = None
 
     def __post_init__(self) -> None:
         if self.store not in STORES:
             raise ValueError(f"store must be one of {', '.join(STORES)}, not {self.store!r}")
         if self.data_dir is not None and not isinstance(self.data_dir, Path):
             object.__setattr__(self, "data_dir", Path(self.data_dir))  # a str is welcome too
+        for name in ("root_key_file", "signing_key_file"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
 
     @property
     def db_path(self) -> Path | None:
@@ -59,10 +67,13 @@ class LedgerConfig:
 
     def _postgres_env(self) -> dict[str, str]:
         """The log, key store, views and digests in one PostgreSQL database. The root key
-        must outlive the process, so it comes from the data directory or LEDGER_ROOT_KEY."""
-        if self.data_dir is None and not os.environ.get("LEDGER_ROOT_KEY"):
-            raise ValueError("the postgres store needs a data directory (for root.key) or "
-                             "LEDGER_ROOT_KEY")
+        must outlive the process, so it comes from a key file, LEDGER_ROOT_KEY or the data
+        directory."""
+        if (self.data_dir is None and self.root_key_file is None
+                and not os.environ.get("LEDGER_ROOT_KEY")):
+            raise ValueError("the postgres store needs a root key: --root-key FILE, "
+                             "LEDGER_ROOT_KEY_FILE, LEDGER_ROOT_KEY or a data directory "
+                             "(for root.key)")
         if self.data_dir is not None:
             private_data_dir(self.data_dir)
         env = {"PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -82,6 +93,8 @@ class LedgerConfig:
             store=env.get("LEDGER_STORE") or ("postgres" if env.get(URL_ENV) else "sqlite"),
             database_url=env.get(URL_ENV) or None,
             digest_interval=_seconds(env.get("LEDGER_DIGEST_INTERVAL", "3600")),
+            root_key_file=env.get("LEDGER_ROOT_KEY_FILE") or None,
+            signing_key_file=env.get("LEDGER_SIGNING_KEY_FILE") or None,
         )
         settings.update(overrides)
         return cls(**settings)

@@ -55,6 +55,9 @@ class SqlKeyStore:
                           "key_arn = excluded.key_arn, wrapped = excluded.wrapped",
                           [(s, v, k.key_arn, k.wrapped)
                            for (s, v), k in changes.data_keys.items()])
+        if changes.rewrapped:
+            c.executemany("UPDATE key_materials SET wrapped = ? WHERE name = ? AND wrapped = ?",
+                          [(new, name, old) for name, (old, new) in changes.rewrapped.items()])
         if shreds(changes):
             c.executemany("DELETE FROM key_materials WHERE name = ?",
                           [(n,) for n in changes.shred_materials])
@@ -82,6 +85,12 @@ class SqlKeyStore:
                       (name, wrapped))
             c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
             return _blob(c.fetchone()[0])
+
+    def all_materials(self) -> dict[str, bytes]:
+        """Every wrapped key material by name (for a root key rotation)."""
+        with self._key_store_transaction(False) as c:
+            c.execute("SELECT name, wrapped FROM key_materials ORDER BY name")
+            return {row[0]: bytes(row[1]) for row in c.fetchall()}
 
     def key_store_rows(self) -> int:
         with self._key_store_transaction(False) as c:
@@ -157,6 +166,9 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
             if changes:
                 self._materials.update(changes.materials)
                 self._data_keys.update(changes.data_keys)
+                for name, (old, new) in changes.rewrapped.items():
+                    if self._materials.get(name) == old:
+                        self._materials[name] = new
                 for name in changes.shred_materials:
                     self._materials.pop(name, None)
                 for key in changes.shred_versions:
@@ -175,6 +187,10 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
     def put_material_if_absent(self, name: str, wrapped: bytes) -> bytes:
         with self._database_lock:
             return self._materials.setdefault(name, wrapped)
+
+    def all_materials(self) -> dict[str, bytes]:
+        with self._database_lock:
+            return dict(sorted(self._materials.items()))
 
     def key_store_rows(self) -> int:
         return len(self._data_keys)

@@ -14,7 +14,7 @@ import sys
 from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 
 from ledger.keys.envelope import SealBroken
-from ledger.keys.rootkey import RootKeyError
+from ledger.keys.keyfile import KeyFileError
 from projections.audit_check import AuditViewAltered
 from tools.commands.common import NoLedger
 
@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "tools.commands.inspect",
     "tools.commands.replay",
     "tools.commands.history",
+    "tools.commands.custody",
 ]
 
 
@@ -54,7 +55,7 @@ def _run(args: argparse.Namespace) -> int:
     """The command's exit status; damaged data and a closed stdout end in one line, or none."""
     try:
         return int(args.handler(args) or 0)
-    except (NoLedger, RootKeyError) as error:  # pointed at the wrong place or key
+    except (NoLedger, KeyFileError) as error:  # pointed at the wrong place or key
         print(f"secrets-ledger {args.command}: {error}", file=sys.stderr)
         return 2
     except MapperDeserialisationError as error:  # bytes in the log that no event decodes from

@@ -73,6 +73,14 @@ class Digest:
         return int(self.fields["end_position"])
 
     @property
+    def signed_by(self) -> str | None:
+        """The fingerprint of the key the body says signed it (None if unreadable)."""
+        try:
+            return self.fields.get("public_key_fingerprint")
+        except ValueError:
+            return None
+
+    @property
     def end_time(self) -> datetime:
         return parse_time(self.fields["digest_end_time"])
 

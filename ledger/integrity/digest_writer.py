@@ -9,7 +9,7 @@ import hashlib
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Optional
 
 from eventsourcing.persistence import IntegrityError
 
@@ -21,6 +21,7 @@ from ledger.integrity.span import Span
 from ledger.integrity.store import IntegrityStore, StoredDigest
 
 _ATTEMPTS = 10
+KeyChangeHook = Callable[[Optional[str], str], None]  # (old fingerprint, new fingerprint)
 
 
 def tips_blob(tips: dict[str, list[Any]]) -> bytes:
@@ -35,8 +36,10 @@ class UnsignableRange(Exception):
 
 class DigestWriter:
     def __init__(self, store: IntegrityStore, signer: DigestSigner, ledger_name: str,
-                 clock: Callable[[], datetime], interval: timedelta | None = None) -> None:
+                 clock: Callable[[], datetime], interval: timedelta | None = None,
+                 on_key_change: KeyChangeHook | None = None) -> None:
         self._store, self._signer, self._ledger = store, signer, ledger_name
+        self._on_key_change = on_key_change
         self._clock, self.interval = clock, interval
         self._next_due: datetime | None = None
         self._lock = threading.Lock()
@@ -57,6 +60,10 @@ class DigestWriter:
         """The next digest, appended; None if another writer appended one first."""
         latest = self._store.latest_digest()
         previous = Digest.of(latest) if latest else None
+        if previous is not None and self._on_key_change is not None:
+            old = previous.signed_by
+            if old != self._signer.fingerprint:  # recorded first, so this digest covers it
+                self._on_key_change(old, self._signer.fingerprint)
         digest, tips = self._build(previous)
         try:
             self._store.insert_digest(StoredDigest(digest.sequence, digest.body,

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.integrity.digest import Digest
-from ledger.integrity.digest_writer import DigestWriter, UnsignableRange
+from ledger.integrity.digest_writer import DigestWriter, KeyChangeHook, UnsignableRange
 from ledger.integrity.inclusion import build_proof
 from ledger.integrity.publisher import DigestPublisher
 from ledger.integrity.report import VerificationReport
@@ -28,8 +28,10 @@ class IntegrityUnsupported(Exception):
 
 class LedgerIntegrity:
     def __init__(self, recorder: Any, root_key: bytes, *, ledger_name: str,
-                 clock: Callable[[], datetime], interval: timedelta | None) -> None:
-        self.signer = DigestSigner(recorder, root_key)
+                 clock: Callable[[], datetime], interval: timedelta | None,
+                 signing_key: Ed25519PrivateKey | None = None,
+                 on_key_change: KeyChangeHook | None = None) -> None:
+        self.signer = DigestSigner(recorder, root_key, signing_key)
         try:
             self._store: IntegrityStore | None = store_for(recorder)
         except TypeError:
@@ -39,7 +41,8 @@ class LedgerIntegrity:
             return
         if isinstance(self._store, SQLiteIntegrityStore):
             self._store.backfill_chain()  # a log from before the chain: hash it once
-        self.writer = DigestWriter(self._store, self.signer, ledger_name, clock, interval)
+        self.writer = DigestWriter(self._store, self.signer, ledger_name, clock, interval,
+                                   on_key_change)
         self.publisher: DigestPublisher | None = None
 
     def publish_to(self, directory: Path) -> None:

@@ -28,10 +28,13 @@ class KeyStoreChanges:
     shred_versions: list[tuple[str, str]] = field(default_factory=list)
     shred_secrets: list[str] = field(default_factory=list)
     shred_materials: list[str] = field(default_factory=list)  # names of materials to destroy
+    # name -> (wrapped now, wrapped anew): a root key rotation; a row that changed meanwhile
+    # is left alone (and found again by the rotation's next pass)
+    rewrapped: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(self.materials or self.data_keys or self.shred_versions or self.shred_secrets
-                    or self.shred_materials)
+                    or self.shred_materials or self.rewrapped)
 
     @classmethod
     def combined(cls, batch: list[KeyStoreChanges]) -> KeyStoreChanges:
@@ -45,6 +48,7 @@ class KeyStoreChanges:
             total.shred_versions += changes.shred_versions
             total.shred_secrets += changes.shred_secrets
             total.shred_materials += changes.shred_materials
+            total.rewrapped.update(changes.rewrapped)
         return total
 
 
@@ -54,3 +58,5 @@ class KeyStore(Protocol):
     def data_key(self, secret_id: str, version_id: str) -> DataKey | None: ...
 
     def put_material_if_absent(self, name: str, wrapped: bytes) -> bytes: ...
+
+    def all_materials(self) -> dict[str, bytes]: ...

@@ -268,6 +268,14 @@ class LocalKms:
     def unwrap_material(self, name: str, wrapped: bytes) -> bytes:
         return envelope.open_sealed(self._root_key, wrapped, name.encode())
 
+    def material_context(self, name: str) -> bytes:
+        """What a key-store row named `name` was sealed with as associated data: a KMS key's
+        material is bound to its ARN, every other material to its own name."""
+        if name.startswith("kms:"):
+            key: KmsKey = load(self._repository, KmsKey.id_for(name[4:]), for_update=False)
+            return key.arn.encode()
+        return name.encode()
+
 
 def _material_name(key_id: str) -> str:
     return f"kms:{key_id}"

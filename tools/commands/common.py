@@ -21,7 +21,14 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
                         help="where the log lives (default: $LEDGER_STORE; postgres when "
                              "LEDGER_DATABASE_URL is set; else sqlite). postgres reads "
                              "LEDGER_DATABASE_URL or the POSTGRES_* settings; the data directory "
-                             "still holds the root key")
+                             "still holds the root key unless --root-key names it")
+    parser.add_argument("--root-key", type=Path, default=None, metavar="FILE",
+                        help="the root key file, kept outside the data directory (default: "
+                             "$LEDGER_ROOT_KEY_FILE, else base64 $LEDGER_ROOT_KEY, else "
+                             "DATA_DIR/root.key)")
+    parser.add_argument("--signing-key", type=Path, default=None, metavar="FILE",
+                        help="the digest signing key file (default: $LEDGER_SIGNING_KEY_FILE, "
+                             "else the key kept in the ledger's key store)")
 
 
 def add_command(commands: argparse._SubParsersAction, name: str, help_text: str,
@@ -34,9 +41,11 @@ def add_command(commands: argparse._SubParsersAction, name: str, help_text: str,
 
 
 def store_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """LedgerConfig overrides from the command line (`--store`)."""
-    store = getattr(args, "store", None)
-    return {"store": store} if store else {}
+    """LedgerConfig overrides from the command line (`--store`, `--root-key`, `--signing-key`)."""
+    given = {"store": getattr(args, "store", None),
+             "root_key_file": getattr(args, "root_key", None),
+             "signing_key_file": getattr(args, "signing_key", None)}
+    return {name: value for name, value in given.items() if value}
 
 
 class NoLedger(Exception):

@@ -22,7 +22,9 @@ from ledger.integrity.inclusion import ProofUnavailable, build_proof
 from ledger.integrity.proof import check_proof
 from ledger.integrity.publisher import PublishConflict
 from ledger.integrity.published import PublishedFiles
-from ledger.integrity.signing import SIGNING_KEY_MATERIAL, load_public_key
+from ledger.integrity.signing import (
+    SIGNING_KEY_MATERIAL, load_public_key, public_key_pem, read_signing_key_file,
+)
 from ledger.config import LedgerConfig
 from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
 from ledger.integrity.verify import UNPROVEN_GRACE, verify
@@ -123,6 +125,9 @@ def run_verify(args: argparse.Namespace) -> int:
         print("verify: --max-age needs --digests DIR", file=sys.stderr)
         return 2
     store, _keep = _open_store(args)
+    config = LedgerConfig.from_environ(data_dir=data_dir, **store_overrides(args))
+    own_key = (config.root_key_file or config.signing_key_file or os.environ.get(ROOT_KEY_ENV)
+               or (data_dir / ROOT_KEY_FILE).exists())
     if args.public_key:
         try:
             keys = [load_public_key(path.read_bytes()) for path in args.public_key]
@@ -130,7 +135,7 @@ def run_verify(args: argparse.Namespace) -> int:
             print(f"verify: cannot read the public key: {error}", file=sys.stderr)
             return 2
         source = "from " + ", ".join(str(path) for path in args.public_key)
-    elif os.environ.get(ROOT_KEY_ENV) or (data_dir / ROOT_KEY_FILE).exists():
+    elif own_key:
         ledger = open_ledger(args)
         try:
             keys = [ledger.integrity.signer.public_key]
@@ -149,7 +154,6 @@ def run_verify(args: argparse.Namespace) -> int:
     except OSError as error:
         print(f"verify: cannot read the digest files: {error}", file=sys.stderr)
         return 2
-    config = LedgerConfig.from_environ(data_dir=data_dir, **store_overrides(args))
     report = verify(store, keys, key_source=source, start=args.start, end=args.end,
                     published=published, now=datetime.now(timezone.utc),
                     max_age=args.max_age,
@@ -199,7 +203,12 @@ def run_digest(args: argparse.Namespace) -> int:
 
 
 def run_public_key(args: argparse.Namespace) -> int:
-    sys.stdout.write(open_ledger(args).integrity.public_key_pem())
+    """With a signing key file, its public half (no ledger needed); else the ledger's key."""
+    key_file = LedgerConfig.from_environ(**store_overrides(args)).signing_key_file
+    if key_file is not None:
+        sys.stdout.write(public_key_pem(read_signing_key_file(key_file).public_key()))
+    else:
+        sys.stdout.write(open_ledger(args).integrity.public_key_pem())
     return 0
 
 

@@ -1,0 +1,42 @@
+"""Running the CLI as the owner and as an attacker holding a copy of the data directory."""
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def cli(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`secrets-ledger ARGV` in a process of its own, as an operator or attacker runs it."""
+    import os
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith("LEDGER_") and not k.startswith("POSTGRES_")}
+    environment.update({"PYTHONPATH": str(REPO), "LEDGER_DIGEST_INTERVAL": "0", **(env or {})})
+    return subprocess.run([sys.executable, "-m", "tools.cli", *argv], capture_output=True,
+                          text=True, env=environment, cwd=REPO, timeout=120)
+
+
+def ok(*argv: str, env: dict[str, str] | None = None) -> str:
+    done = cli(*argv, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def steal(data_dir: Path, where: Path) -> Path:
+    """A copy of every file in the data directory, as a backup or a thief would take it."""
+    shutil.copytree(data_dir, where)
+    return where
+
+
+def every_file(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file())
+
+
+def materials(db: Path) -> dict[str, bytes]:
+    with sqlite3.connect(db) as connection:
+        return {name: bytes(wrapped) for name, wrapped in
+                connection.execute("SELECT name, wrapped FROM key_materials")}
