@@ -90,7 +90,7 @@ class SqlKeyStore:
         """Every wrapped key material by name (for a root key rotation)."""
         with self._key_store_transaction(False) as c:
             c.execute("SELECT name, wrapped FROM key_materials ORDER BY name")
-            return {row[0]: bytes(row[1]) for row in c.fetchall()}
+            return {row[0]: _blob(row[1]) for row in c.fetchall()}
 
     def key_store_rows(self) -> int:
         with self._key_store_transaction(False) as c:

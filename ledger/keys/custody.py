@@ -20,7 +20,6 @@ from ledger.keys.rootkey import RootKeyError, root_key_fingerprint
 from ledger.loading import load
 
 CUSTODY_ID = uuid5(NAMESPACE_URL, "/key-custody")
-AUDIT_HMAC_MATERIAL = "audit-hmac"  # sealed under the root key with its name as context
 
 
 class CustodyStarted(Aggregate.Created):
@@ -80,16 +79,13 @@ def load_custody(repository: Repository) -> KeyCustody | None:
 
 def check_root_key(repository: Repository, key_store: KeyStore, root_key: bytes,
                    source: str) -> None:
-    """Refuse a root key that does not open this ledger's key material, naming the key it
-    needs (after a rotation the log says which), before anything is sealed under it."""
-    wrapped = key_store.material(AUDIT_HMAC_MATERIAL)
-    if wrapped is None:
+    """Refuse a root key that opens none of this ledger's key material, naming the key it
+    needs (after a rotation the log says which), before anything is sealed under it. One
+    damaged row is not a wrong key: it is reported where it is used."""
+    sealed = {name: wrapped for name, wrapped in key_store.all_materials().items()
+              if not name.startswith("kms:")}  # the rest are sealed with their name as context
+    if not sealed or any(envelope.opens(root_key, wrapped, name.encode()) for name, wrapped in sealed.items()):
         return
-    try:
-        envelope.open_sealed(root_key, wrapped, AUDIT_HMAC_MATERIAL.encode())
-        return
-    except envelope.SealBroken:
-        pass
     custody = load_custody(repository)
     needed = (f"; since its last rotation it needs root key {custody.root_fingerprint}"
               if custody is not None and custody.root_fingerprint else "")

@@ -42,6 +42,15 @@ def open_sealed(key: bytes, blob: bytes, aad: bytes) -> bytes:
         raise SealBroken() from None
 
 
+def opens(key: bytes, blob: bytes, aad: bytes) -> bool:
+    """Whether `key` opens `blob` (which root key wraps a row, say)."""
+    try:
+        open_sealed(key, blob, aad)
+        return True
+    except SealBroken:
+        return False
+
+
 def fingerprint(hmac_key: bytes, value_type: str, value: bytes) -> str:
     """Keyed fingerprint, Vault audit-hash style: answers "was this value stored?" without it."""
     digest = hmac.new(hmac_key, value_type.encode() + b"\0" + value, hashlib.sha256).hexdigest()

@@ -72,17 +72,9 @@ def _rewrap(ledger: SecretsLedger, old_key: bytes,
         try:
             material = envelope.open_sealed(old_key, wrapped, context)
         except envelope.SealBroken:
-            if _opens(new_key, wrapped, context):
+            if envelope.opens(new_key, wrapped, context):
                 continue  # re-wrapped by an earlier pass
             raise RotationError(f"key material {name} opens with neither root key; "
                                 "nothing was changed") from None
         rewrapped[name] = (wrapped, envelope.seal(new_key, material, context))
     return rewrapped
-
-
-def _opens(key: bytes, wrapped: bytes, context: bytes) -> bool:
-    try:
-        envelope.open_sealed(key, wrapped, context)
-        return True
-    except envelope.SealBroken:
-        return False

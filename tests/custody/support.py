@@ -4,6 +4,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
+from contextlib import closing
 import sys
 from pathlib import Path
 
@@ -37,6 +38,6 @@ def every_file(directory: Path) -> list[Path]:
 
 
 def materials(db: Path) -> dict[str, bytes]:
-    with sqlite3.connect(db) as connection:
+    with closing(sqlite3.connect(db)) as connection:
         return {name: bytes(wrapped) for name, wrapped in
                 connection.execute("SELECT name, wrapped FROM key_materials")}

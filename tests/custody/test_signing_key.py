@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import stat
+from contextlib import closing
 
 from cryptography.hazmat.primitives import serialization
 
@@ -66,7 +67,7 @@ def test_a_stolen_data_directory_cannot_forge_a_digest_the_published_key_accepts
     published = str(tmp_path / "published.pem")
     assert cli("verify", "--data-dir", str(data), "--public-key", published).returncode == 0
     copy = steal(data, tmp_path / "stolen")
-    with sqlite3.connect(copy / "ledger.db") as db:
+    with closing(sqlite3.connect(copy / "ledger.db")) as db, db:
         rowid, oid, version = db.execute("SELECT rowid, originator_id, originator_version "
                                          "FROM stored_events ORDER BY rowid DESC").fetchone()
         db.execute("DELETE FROM stored_events WHERE rowid = ?", (rowid,))
