@@ -124,3 +124,30 @@ def test_a_deny_on_encrypt_conditioned_on_the_source_ip_is_obeyed(world, keys):
                 deny("kms:Encrypt", Condition={"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}))
     world.call("alice", "UpdateSecret", SecretId="k/db", KmsKeyId=new.arn)
     assert set(data_key_arns(world.ledger, "k/db").values()) == {old.arn}
+
+
+def test_a_read_raced_by_a_key_change_is_asked_about_the_key_that_opens_it(world, keys,
+                                                                           monkeypatch):
+    """GetSecretValue is authorized on the key the version it looked up was sealed under; if a
+    key change re-encrypts that version before the data key is read, the key that will open it
+    is another one, and the reader must be allowed that one too."""
+    old, new = keys.create("old"), keys.create("new")
+    world.as_system("CreateSecret", Name="k/db", SecretString="v1", KmsKeyId=old.arn)
+    world.as_system("GetSecretValue", SecretId="k/db")  # today's access is recorded: a later
+    # read writes nothing to the secret, so no write conflict makes it start again
+    world.grant("alice", allow(f"{SM}:*"), allow("kms:Decrypt", old.arn))  # not on `new`
+    store, data_key = world.ledger.key_store, world.ledger.key_store.data_key
+    raced = []
+
+    def key_change_first(secret_id: str, version_id: str):
+        if not raced:  # another writer commits a key change between lookup and open
+            raced.append(version_id)
+            world.as_system("UpdateSecret", SecretId="k/db", KmsKeyId=new.arn)
+        return data_key(secret_id, version_id)
+
+    monkeypatch.setattr(store, "data_key", key_change_first)
+    error = refused(world, "alice", "GetSecretValue", SecretId="k/db")
+    assert raced and (error.code, error.message) == ("AccessDeniedException", KMS_DENIED)
+    monkeypatch.undo()
+    assert set(data_key_arns(world.ledger, "k/db").values()) == {new.arn}
+    assert refused(world, "alice", "GetSecretValue", SecretId="k/db").message == KMS_DENIED
