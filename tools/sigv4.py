@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qsl
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest, HTTPHeaders
@@ -32,6 +33,8 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 MAX_SKEW = timedelta(minutes=5)
 REQUIRED_SIGNED = ("host", "x-amz-date", "x-amz-target")
+QUERY_CREDENTIALS = frozenset({"x-amz-algorithm", "x-amz-credential", "x-amz-signature",
+                               "x-amz-signedheaders", "x-amz-security-token"})
 PARAMETERS = ("Credential", "SignedHeaders", "Signature")
 # Headers read as one value: a second copy would leave two readings of who signed what, when,
 # for which operation, so a request repeating one is refused rather than resolved.
@@ -171,7 +174,8 @@ class SigV4Verifier:
         self._max_skew = max_skew
 
     def verify(self, request: ReceivedRequest) -> Verified:
-        if "x-amz-algorithm" in request.query.lower() and request.header("authorization") is None:
+        names = {name.lower() for name, _ in parse_qsl(request.query, keep_blank_values=True)}
+        if names & QUERY_CREDENTIALS:  # alone, or a second credential next to the header
             raise IncompleteSignatureException("Query-string authentication is not supported; "
                                                "sign the Authorization header.")
         _check_single(request, "authorization")

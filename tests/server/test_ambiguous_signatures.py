@@ -92,3 +92,15 @@ def test_a_signed_headers_list_naming_a_header_twice_is_refused(server):
     answer = sent(server, replaced(headers, "authorization",
                                    header.replace("SignedHeaders=", "SignedHeaders=host;")))
     assert answer.error()["__type"] == INCOMPLETE
+
+
+@pytest.mark.parametrize("parameter", ["X-Amz-Credential", "X-Amz-Signature", "X-Amz-Algorithm"])
+def test_query_string_credentials_next_to_the_header_are_refused(server, parameter):
+    """Signed into the URL next to a valid Authorization header: two credentials in one
+    request, and a proxy that reads the query string would see the decoy's."""
+    path = f"/?{parameter}=AKIADECOY00000000000"
+    headers = signed_headers(server.url, TARGET, BODY, path=path)
+    listed = [("Host", f"127.0.0.1:{server.port}"),
+              *((name, value) for name, value in headers.items() if name.lower() != "host")]
+    answer = send(server.port, "POST", path, listed, BODY)
+    assert answer.error()["__type"] == INCOMPLETE
