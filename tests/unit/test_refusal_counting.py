@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from ledger.refusals import FOLDED, RefusalKey, RefusalTally
+from projections.period_report import summarize
 from tools.throttle import FailureThrottle
 
 T0 = datetime(2026, 12, 3, 12, 0, 0, tzinfo=timezone.utc)
@@ -63,3 +64,16 @@ def test_the_throttle_keeps_a_bounded_number_of_buckets():
     for n in range(1000):
         throttle.allow(("127.0.0.1", str(n)))
     assert len(throttle._buckets) == 100
+
+
+def test_a_period_report_counts_each_refusal_of_a_counted_record():
+    record = {"eventName": "ListSecrets", "eventType": "AwsApiCall", "readOnly": True,
+              "eventTime": "2026-12-03T12:00:00Z", "userIdentity": {"type": "Unknown"},
+              "errorCode": "MissingAuthenticationTokenException", "errorMessage": "m",
+              "resources": [], "requestParameters": None,
+              "additionalEventData": {"count": 1000, "throttledCount": 950}}
+    report = summarize([(1, record)], [], [], None, None)
+    assert (report.calls, report.errors_by_code["MissingAuthenticationTokenException"]) == (
+        1000, 1000)
+    assert report.by_principal == {"Unknown": 1000}
+    assert len(report.denied) == 1  # one row: the record, with its count in the trail
