@@ -169,3 +169,15 @@ def test_refusals_after_authentication_stay_one_record_each(tmp_path):
     finally:
         audit.close()
         server.stop()
+
+
+@pytest.mark.parametrize("option", [("--refusal-interval", "1e20"), ("--refusal-interval", "nan"),
+                                    ("--refusal-burst", "0"), ("--refusal-rate", "-1")])
+def test_an_impossible_refusal_setting_is_a_usage_error_not_a_traceback(tmp_path, option):
+    result = subprocess.run([sys.executable, "-m", "tools.cli", "serve", *option,
+                             "--data-dir", str(tmp_path / "data")], cwd=PROJECT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert f"argument {option[0]}: not a number from" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()

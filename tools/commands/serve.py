@@ -80,15 +80,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_serve)
 
 
-def _at_least(minimum: float) -> Callable[[str], float]:
-    """An argparse type: a finite number not below `minimum`."""
+def _at_least(minimum: float, maximum: float = 1e9) -> Callable[[str], float]:
+    """An argparse type: a number from `minimum` to `maximum`."""
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
             value = float("nan")
-        if not minimum <= value < float("inf"):
-            raise argparse.ArgumentTypeError(f"not a number of at least {minimum:g}: {text}")
+        if not minimum <= value <= maximum:
+            raise argparse.ArgumentTypeError(
+                f"not a number from {minimum:g} to {maximum:g}: {text}")
         return value
     return parse
 
