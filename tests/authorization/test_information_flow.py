@@ -91,6 +91,7 @@ class InformationFlow(RuleBasedStateMachine):
         self.denied: dict[str, frozenset[str]] = {p: frozenset() for p in PRINCIPALS}
         self.flows: dict[str, Flow] = {}  # value -> its flow
         self.sealed: dict[tuple[str, str], str] = {}  # (secret ARN, version) -> value
+        self.names: dict[str, str] = {}  # secret ARN -> name
         self.written = 0
         for name in PRINCIPALS:
             self._attach(name)
@@ -163,6 +164,7 @@ class InformationFlow(RuleBasedStateMachine):
         data_key = self.ledger.key_store.data_key(secret.id.hex, response["VersionId"])
         key = (response["ARN"], response["VersionId"])
         if key not in self.sealed:  # an idempotent retry writes nothing
+            self.names[response["ARN"]] = response["Name"]
             self.sealed[key] = value
             self.flows[value] = Flow(origin=data_key.key_arn)
 
@@ -196,11 +198,13 @@ class InformationFlow(RuleBasedStateMachine):
     # ---- setup ---------------------------------------------------------------------------
     @initialize(owner=principals, mode=key_modes)
     def a_secret_under_a_customer_key_its_owner_may_use(self, owner, mode):
+        """flow/a under a customer key, flow/b under aws/secretsmanager, both by `owner`."""
         self._create_key(mode)
         self.grants[owner][self.cmks[0]] = LEVELS["all"]
         self._attach(owner)
         self._observe(None)
         self.create_secret(owner, NAMES[0], 0)
+        self.create_secret(owner, NAMES[1], "")
 
     # ---- keys and policies (administration: they may move nothing) ----------------------
     @precondition(lambda self: len(self.cmks) < MAX_KEYS)
@@ -226,21 +230,15 @@ class InformationFlow(RuleBasedStateMachine):
         self.key_mode[key_arn] = mode
         self._observe(None)
 
-    @rule(who=principals, which=st.integers(-1, MAX_KEYS - 1), level=levels)
-    def grant_key_use(self, who, which, level):
+    @rule(who=principals, which=st.integers(-1, MAX_KEYS - 1), level=levels,
+          deny_decrypt=st.sampled_from((False, False, False, True)))
+    def identity_policy(self, who, which, level, deny_decrypt):
+        """Allow `who` a level of use of one key, and explicitly deny it Decrypt there or not."""
         key_arn = self._slot(which)
         if key_arn is not None:
             self.grants[who][key_arn] = LEVELS[level]
-            self._attach(who)
-        self._observe(None)
-
-    @rule(who=principals, which=st.integers(-1, MAX_KEYS - 1), on=st.booleans())
-    def deny_decrypt(self, who, which, on):
-        key_arn = self._slot(which)
-        if key_arn is not None:
-            denied = set(self.denied[who])
-            (denied.add if on else denied.discard)(key_arn)
-            self.denied[who] = frozenset(denied)
+            denied = self.denied[who] - {key_arn}
+            self.denied[who] = denied | {key_arn} if deny_decrypt else denied
             self._attach(who)
         self._observe(None)
 
@@ -306,9 +304,20 @@ class InformationFlow(RuleBasedStateMachine):
             self._wrote(response, value)
         self._observe(who)
 
-    @rule(who=principals, name=names, key=key_choices)
-    def change_key(self, who, name, key):
+    def _caller(self, data: st.DataObject, name: str) -> str:
+        """Anyone, or as often someone who may decrypt every value of the secret where it is
+        now, so that allowed re-seals and reads happen as often as refused ones."""
+        able = [p for p in PRINCIPALS if all(
+            self.may(p, DECRYPT, self.flows[value].key)
+            for (arn, _), value in self.sealed.items() if self.names[arn] == name)]
+        if able and data.draw(st.booleans(), label="one who may decrypt"):
+            return data.draw(st.sampled_from(able), label="who")
+        return data.draw(principals, label="who")
+
+    @rule(name=names, key=key_choices, data=st.data())
+    def change_key(self, name, key, data):
         """UpdateSecret with KmsKeyId alone: the re-encryption path itself."""
+        who = self._caller(data, name)
         self._call(who, "UpdateSecret", SecretId=name, KmsKeyId=self._key_id(key))
         self._observe(who)
 
@@ -322,9 +331,10 @@ class InformationFlow(RuleBasedStateMachine):
                    MoveToVersionId=target, RemoveFromVersionId=secret.labels.get(CURRENT))
         self._observe(who)
 
-    @rule(who=principals, name=names, stage=st.sampled_from((CURRENT, CURRENT, PREVIOUS,
-                                                             PENDING)))
-    def get_secret_value(self, who, name, stage):
+    @rule(name=names, stage=st.sampled_from((CURRENT, CURRENT, PREVIOUS, PENDING)),
+          data=st.data())
+    def get_secret_value(self, name, stage, data):
+        who = self._caller(data, name)
         response = self._call(who, "GetSecretValue", SecretId=name, VersionStage=stage)
         self._observe(who)
         if response is not None:
@@ -358,5 +368,5 @@ def _setup_context() -> dict[str, Any]:
 def test_values_reach_only_principals_allowed_along_their_whole_path(request):
     slow = request.config.getoption("--slow")  # CI: about 20 s; --slow: far longer
     run_state_machine_as_test(InformationFlow, settings=settings(
-        max_examples=400 if slow else 30, stateful_step_count=60 if slow else 25,
+        max_examples=400 if slow else 40, stateful_step_count=60 if slow else 30,
         deadline=None, suppress_health_check=list(HealthCheck)))
