@@ -96,6 +96,11 @@ def test_a_key_file_replacing_the_stored_key_is_recorded_and_the_stored_key_dest
     summary = json.loads(ok("digest", "--data-dir", str(data), "--signing-key", str(key)))
     assert ok("public-key", "--data-dir", str(data), "--signing-key", str(key)) == new_pem
     assert new_pem != stored_pem
+    (tmp_path / "old.pem").write_text(stored_pem)
+    (tmp_path / "new.pem").write_text(new_pem)
+    both = cli("verify", "--data-dir", str(data), "--public-key", str(tmp_path / "old.pem"),
+               "--public-key", str(tmp_path / "new.pem"))
+    assert both.returncode == 0, both.stdout  # each digest checked with the key it names
 
     ledger = SecretsLedger(LedgerConfig(data_dir=data, digest_interval=None,
                                         signing_key_file=key))
