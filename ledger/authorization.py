@@ -56,12 +56,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from ledger import labels as label_rules
 from ledger.context import Caller
 from ledger.errors import AccessDeniedException, InvalidRequestException, LedgerError
 from ledger.keys.kms_key import DEFAULT_ALIAS, KmsKey
 from ledger.keys.local_kms import UnknownKey
-from ledger.loading import load
 from ledger.labels import CURRENT
+from ledger.loading import load
 from ledger.policies import (
     ACCOUNT_SCOPED, KMS_DECRYPT, AuthzRequest, Decision, KeyUse, PolicyDocument,
     access_denied_message, evaluate, evaluate_key, iam_action, key_uses, principal_context,
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     from ledger.outcome import Call
 
 KMS_DENIED = "Access to KMS is not allowed"
+VERSION_STAGE = "secretsmanager:VersionStage"
 DEFAULT_KEY_OTHER_ACCOUNT = ("You can't access a secret from a different AWS account if you "
                              "encrypt the secret with the default KMS service key.")
 SAVES_NAMED_SECRET = frozenset({
@@ -227,14 +229,16 @@ class Authorizer:
         return grant
 
     def _check_permissions(self, grant: Grant, call: Call, target: Target) -> None:
-        extra = _request_keys(call, target)
+        variants = _one_stage_each(_request_keys(call, target))
         for permission in required_permissions(call.context.operation, call.request, target.arn):
             scoped = permission.resource != "*"
-            decision = grant.decide(permission.action, permission.resource,
-                                    target.secret if scoped else None, extra if scoped else None)
-            if not decision.allowed:
-                reference = target.reference if scoped else "*"
-                raise AccessDeniedException(grant.message(permission.action, reference, decision))
+            for extra in variants if scoped else [None]:
+                decision = grant.decide(permission.action, permission.resource,
+                                        target.secret if scoped else None, extra)
+                if not decision.allowed:
+                    reference = target.reference if scoped else "*"
+                    raise AccessDeniedException(grant.message(permission.action, reference,
+                                                              decision))
 
     def _scopes(self, call: Call, target: Target) -> list[Target]:
         """The targets whose ARNs the call is decided against: CreateSecret of a name a secret
@@ -360,10 +364,35 @@ def _request_keys(call: Call, target: Target) -> dict[str, ContextValue]:
         description=request.get("Description"), kms_key_id=request.get("KmsKeyId"),
         request_tags={t["Key"]: t.get("Value", "") for t in tags if t.get("Key") is not None}
         if tags is not None else None)  # a tag without a Key is refused by its handler
-    if operation == "PutSecretValue" and request.get("VersionStages"):
-        keys["secretsmanager:VersionStage"] = list(request["VersionStages"])
+    if operation == "PutSecretValue":
+        attached = _stages_attached(request.get("VersionStages"), secret)
+        if attached:
+            keys[VERSION_STAGE] = attached
     if operation == "UntagResource":
         keys["aws:TagKeys"] = list(request.get("TagKeys") or [])
     if operation == "PutResourcePolicy":
         keys["secretsmanager:BlockPublicPolicy"] = bool(request.get("BlockPublicPolicy"))
     return keys
+
+
+_NEW_VERSION = "(the new version)"
+
+
+def _stages_attached(requested: list[str] | None, secret: Any) -> list[str]:
+    """The labels PutSecretValue will put on its new version, by the rule the write applies:
+    `VersionStages`, or AWSCURRENT when it is left out, and AWSCURRENT on a secret's first value
+    whatever the request says. A condition on the stage is about what the call does."""
+    labels = dict(secret.labels) if secret is not None else {}
+    moves = label_rules.for_new_value(labels, _NEW_VERSION, requested)
+    return [label for label, _, to in moves if to == _NEW_VERSION]
+
+
+def _one_stage_each(keys: dict[str, ContextValue]) -> list[dict[str, ContextValue]]:
+    """`secretsmanager:VersionStage` is single-valued in IAM: a call that attaches several
+    stages is decided once per stage and needs every one allowed. Evaluated as one multi-valued
+    key, a plain operator would accept the list when any member matched, so `AWSPENDING` in an
+    Allow would let `["AWSPENDING", "AWSCURRENT"]` through."""
+    stages = keys.get(VERSION_STAGE)
+    if not isinstance(stages, list):
+        return [keys]
+    return [{**keys, VERSION_STAGE: stage} for stage in stages]

@@ -103,3 +103,46 @@ def test_a_secret_name_against_a_many_star_pattern_does_not_freeze_anyone_s_list
              Condition={"ArnLike": {f"{SM}:SecretId": resource}})))
     assert name in [s["Name"] for s in root.list_secrets(MaxResults=100)["SecretList"]]
 
+
+# ---- 3. several version stages in one PutSecretValue ---------------------------------------
+PENDING_ONLY = {"StringEquals": {f"{SM}:VersionStage": "AWSPENDING"}}
+NOT_PENDING = {"StringNotEquals": {f"{SM}:VersionStage": "AWSPENDING"}}
+
+
+@pytest.fixture(scope="module")
+def rotators(admin: Admin, root: Any) -> dict[str, Any]:
+    """One rotator allowed only AWSPENDING, one allowed all but denied anything else."""
+    root.create_secret(Name="prod/rotated", SecretString="the current value")
+    prod = f"arn:aws:{SM}:*:*:secret:prod/*"
+    return {
+        "allow-pending": admin.user("rotator", allow(f"{SM}:PutSecretValue", prod,
+                                                     Condition=PENDING_ONLY)),
+        "deny-other": admin.user("rotator2", allow(f"{SM}:PutSecretValue", prod),
+                                 deny(f"{SM}:PutSecretValue", Condition=NOT_PENDING)),
+    }
+
+
+@pytest.mark.parametrize("policy_shape", ["allow-pending", "deny-other"])
+def test_a_pending_only_rotator_cannot_promote_its_value_by_listing_current_too(
+        root, rotators, policy_shape):
+    rotator = rotators[policy_shape]
+    for stages in (["AWSPENDING", "AWSCURRENT"], ["AWSCURRENT", "AWSPENDING"],
+                   ["AWSPENDING", "AWSPREVIOUS"], ["AWSCURRENT"]):
+        assert code_of(rotator.put_secret_value, SecretId="prod/rotated",
+                       SecretString="attacker value",
+                       VersionStages=stages) == "AccessDeniedException", stages
+    assert code_of(rotator.put_secret_value, SecretId="prod/rotated",
+                   SecretString="attacker value") == "AccessDeniedException"
+    assert root.get_secret_value(SecretId="prod/rotated")["SecretString"] == "the current value"
+    put = rotator.put_secret_value(SecretId="prod/rotated", SecretString="next value",
+                                   VersionStages=["AWSPENDING"])
+    assert put["VersionStages"] == ["AWSPENDING"]
+    assert root.get_secret_value(SecretId="prod/rotated")["SecretString"] == "the current value"
+
+
+def test_a_pending_only_rotator_cannot_give_a_secret_its_first_value(root, rotators):
+    """A secret's first value becomes AWSCURRENT whatever VersionStages says."""
+    root.create_secret(Name="prod/empty")
+    assert code_of(rotators["allow-pending"].put_secret_value, SecretId="prod/empty",
+                   SecretString="attacker value",
+                   VersionStages=["AWSPENDING"]) == "AccessDeniedException"
