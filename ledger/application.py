@@ -114,16 +114,18 @@ class SecretsLedger(Application):
     def call(self, operation: str, request: dict[str, Any], caller: Caller, *,
              source_ip: str = "127.0.0.1", user_agent: str = "secrets-ledger",
              request_id: str | None = None, owning_service: str | None = None,
-             region: str | None = None) -> dict[str, Any]:
+             region: str | None = None, secure_transport: bool | None = None
+             ) -> dict[str, Any]:
         """Run one Secrets Manager operation as `caller`; returns the AWS-shaped response.
 
         `region` is the Region the request was addressed to (new ARNs and the audit record
-        carry it); None means the configured one.
+        carry it); None means the configured one. `secure_transport` is whether the request
+        came over TLS (`aws:SecureTransport`); None for calls with no connection.
         """
         context = RequestContext(
             request_id=request_id or str(uuid.uuid4()), operation=operation, caller=caller,
             region=region or self.config.region, source_ip=source_ip, user_agent=user_agent,
-            parameters=public_parameters(operation, request))
+            parameters=public_parameters(operation, request), secure_transport=secure_transport)
         try:
             handler = HANDLERS.get(operation)
             if handler is None:

@@ -217,6 +217,7 @@ class Authorizer:
         keys = principal_context(caller.arn, user_id=caller.principal_id,
                                  principal_type=caller.principal_type,
                                  source_ip=context.source_ip or None,
+                                 secure_transport=context.secure_transport,
                                  user_agent=context.user_agent or None, now=call.now)
         keys["aws:RequestedRegion"] = context.region
         grant = Grant(caller, self, self.documents.identity_policies(caller), keys, context.region)

@@ -66,6 +66,8 @@ class RequestContext:
     source_ip: str = "127.0.0.1"
     user_agent: str = "secrets-ledger"
     parameters: dict[str, Any] = field(default_factory=dict)
+    # whether the call came over TLS (aws:SecureTransport); None: no connection (embedded)
+    secure_transport: bool | None = None
 
     def as_event_field(self) -> dict[str, Any]:
         """The context as plain data, as `dataclasses.asdict` would give it (spelled out: this
@@ -77,7 +79,8 @@ class RequestContext:
                            "principal_id": caller.principal_id,
                            "account_id": caller.account_id},
                 "region": self.region, "source_ip": self.source_ip,
-                "user_agent": self.user_agent, "parameters": _plain_copy(self.parameters)}
+                "user_agent": self.user_agent, "parameters": _plain_copy(self.parameters),
+                "secure_transport": self.secure_transport}
 
     @classmethod
     def service(cls, request_id: str, operation: str, region: str, account_id: str) -> RequestContext:

@@ -86,6 +86,7 @@ class Meta:
     operation: str
     source_ip: str
     user_agent: str
+    secure_transport: bool = False  # this connection is TLS (a proxy's hop counts, not before)
 
 
 @dataclass
@@ -124,7 +125,8 @@ class Endpoint:
         operation = target[len(TARGET_PREFIX):] if target.startswith(TARGET_PREFIX) else target
         meta = Meta(request_id=str(uuid.uuid4()), operation=operation[:MAX_NAME],
                     source_ip=self._source_ip(request),
-                    user_agent=request.headers.get("user-agent", "")[:1024])
+                    user_agent=request.headers.get("user-agent", "")[:1024],
+                    secure_transport=request.scope.get("scheme") == "https")
         try:
             body = await self._read_body(request)
         except ClientDisconnect:  # gone before its request was complete: no one to answer
@@ -192,7 +194,7 @@ class Endpoint:
         try:
             result = self.ledger.call(operation, request, caller, source_ip=meta.source_ip,
                                       user_agent=meta.user_agent, request_id=meta.request_id,
-                                      region=region)
+                                      region=region, secure_transport=meta.secure_transport)
             return Reply(200, awsjson.encode(result), caller)
         except LedgerError as error:  # the ledger has recorded it
             return _error_reply(error, caller)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -18,7 +19,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.server.conftest import PROJECT, REGION, ROOT_ENV, ROOT_KEY_ID, ROOT_SECRET, ServerProcess
+from tests.server.conftest import (
+    PROJECT, REGION, ROOT_ENV, ROOT_KEY_ID, ROOT_SECRET, ServerProcess, make_client,
+)
+from tests.server.test_auth import cli
 from tools.transport import is_loopback
 
 
@@ -77,10 +81,11 @@ def https_server(tmp_path_factory, pki) -> Iterator[ServerProcess]:
     process.stop()
 
 
-def https_client(url: str, verify: str | bool) -> object:
+def https_client(url: str, verify: str | bool, key_id: str = ROOT_KEY_ID,
+                 secret: str = ROOT_SECRET) -> object:
     return boto3.session.Session().client(
-        "secretsmanager", endpoint_url=url, region_name=REGION, aws_access_key_id=ROOT_KEY_ID,
-        aws_secret_access_key=ROOT_SECRET, verify=verify,
+        "secretsmanager", endpoint_url=url, region_name=REGION, aws_access_key_id=key_id,
+        aws_secret_access_key=secret, verify=verify,
         config=Config(retries={"max_attempts": 1, "mode": "standard"}))
 
 
@@ -98,6 +103,30 @@ def test_the_https_port_answers_no_plain_http(https_server):
 def test_a_client_without_the_ca_bundle_does_not_trust_the_server(https_server):
     with pytest.raises(botocore.exceptions.SSLError):
         https_client(https_server.url, True).list_secrets()
+
+
+TLS_ONLY = json.dumps({"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"},
+    {"Effect": "Deny", "Action": "*", "Resource": "*",
+     "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+
+
+def tls_only_user(server: ServerProcess) -> dict[str, str]:
+    cli(server, "create", "tls-only")
+    cli(server, "policies", "put", "tls-only", "tls", TLS_ONLY)
+    return cli(server, "access-keys", "create", "tls-only")
+
+
+def test_a_policy_denying_insecure_transport_refuses_plain_http_and_allows_https(
+        https_server, pki, server):
+    key = tls_only_user(https_server)
+    https_client(https_server.url, str(pki[0]), key["AccessKeyId"],
+                 key["SecretAccessKey"]).list_secrets()
+    key = tls_only_user(server)
+    plain = make_client(server.url, key_id=key["AccessKeyId"], secret=key["SecretAccessKey"])
+    with pytest.raises(botocore.exceptions.ClientError) as caught:
+        plain.list_secrets()
+    assert caught.value.response["Error"]["Code"] == "AccessDeniedException"
 
 
 def serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
