@@ -15,7 +15,7 @@ from ledger.loading import load
 from ledger.names import check_name
 from ledger.name_index import SecretName
 from ledger.outcome import Call, Outcome
-from ledger.policies import KMS_DECRYPT, KMS_ENCRYPT
+from ledger.policies import KMS_DECRYPT, KMS_ENCRYPT, KMS_GENERATE_DATA_KEY
 from ledger.secret import Secret
 
 MAX_TAGS = 50
@@ -42,9 +42,12 @@ def _version_token(call: Call) -> str:
 
 def _add_value(call: Call, secret: Secret, outcome: Outcome, value: values.Plaintext,
                fingerprint: str, version_id: str, stages: list[str] | None) -> list[str]:
-    """Seal a new version under the secret's key and record it."""
+    """Seal a new version under the secret's key and record it. The key is asked about again
+    as found now: an alias re-pointed since the call was authorized names another key."""
     ledger = call.ledger
     key = ledger.kms.key_for_secret(secret.kms_key_id, call.now, call.event_context)
+    if call.grant is not None:
+        call.grant.require_key(KMS_GENERATE_DATA_KEY, key.arn, secret.arn)
     sealed, data_key = values.seal(ledger.kms, key, secret.arn, version_id, value, fingerprint)
     labels = secret.add_version(version_id, sealed, stages, ledger.config.limits, call.now,
                                 call.event_context, call.owning_service,

@@ -151,3 +151,23 @@ def test_a_read_raced_by_a_key_change_is_asked_about_the_key_that_opens_it(world
     monkeypatch.undo()
     assert set(data_key_arns(world.ledger, "k/db").values()) == {new.arn}
     assert refused(world, "alice", "GetSecretValue", SecretId="k/db").message == KMS_DENIED
+
+
+def test_a_write_raced_by_an_alias_re_point_is_asked_about_the_key_that_seals_it(
+        world, keys, monkeypatch):
+    """PutSecretValue is authorized on the key the secret's alias names; if the alias is moved
+    before the value is sealed, the key that seals it is another one, asked about too."""
+    mine, theirs = keys.create("mine", alias="alias/team"), keys.create("theirs")
+    world.grant("alice", allow(f"{SM}:*"), allow(USE_KEYS, mine.arn))  # nothing on `theirs`
+    world.call("alice", "CreateSecret", Name="k/db", SecretString="v1", KmsKeyId="alias/team")
+    kms, key_for_secret = world.ledger.kms, world.ledger.kms.key_for_secret
+
+    def alias_moved_first(*args):
+        keys.alias("alias/team", theirs.arn)  # an administrator re-points it in between
+        monkeypatch.setattr(kms, "key_for_secret", key_for_secret)
+        return key_for_secret(*args)
+
+    monkeypatch.setattr(kms, "key_for_secret", alias_moved_first)
+    error = refused(world, "alice", "PutSecretValue", SecretId="k/db", SecretString="v2")
+    assert (error.code, error.message) == ("AccessDeniedException", KMS_DENIED)
+    assert set(data_key_arns(world.ledger, "k/db").values()) == {mine.arn}
