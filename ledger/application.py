@@ -75,9 +75,10 @@ class SecretsLedger(Application):
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.rng = rng or random.SystemRandom()
         self.key_store = self.recorder
+        materials = self.key_store.all_materials()
         root_key = load_root_key(self.config.data_dir, self.config.root_key_file,
-                                 holds_keys=bool(self.key_store.all_materials()))
-        check_root_key(self.repository, self.key_store, root_key,
+                                 holds_keys=bool(materials))
+        check_root_key(self.repository, materials, root_key,
                        root_key_source(self.config.data_dir, self.config.root_key_file))
         self.root_key_fingerprint = root_key_fingerprint(root_key)
         self.kms = LocalKms(self.repository, self.key_store, root_key,

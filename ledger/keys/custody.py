@@ -15,7 +15,7 @@ from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import Aggregate
 
 from ledger.keys import envelope
-from ledger.keys.keystore import KeyStore, KeyStoreChanges
+from ledger.keys.keystore import KeyStoreChanges
 from ledger.keys.rootkey import RootKeyError, root_key_fingerprint
 from ledger.loading import load
 
@@ -77,12 +77,12 @@ def load_custody(repository: Repository) -> KeyCustody | None:
         return None
 
 
-def check_root_key(repository: Repository, key_store: KeyStore, root_key: bytes,
+def check_root_key(repository: Repository, materials: dict[str, bytes], root_key: bytes,
                    source: str) -> None:
     """Refuse a root key that opens none of this ledger's key material, naming the key it
     needs (after a rotation the log says which), before anything is sealed under it. One
     damaged row is not a wrong key: it is reported where it is used."""
-    sealed = {name: wrapped for name, wrapped in key_store.all_materials().items()
+    sealed = {name: wrapped for name, wrapped in materials.items()
               if not name.startswith("kms:")}  # the rest are sealed with their name as context
     if not sealed or any(envelope.opens(root_key, wrapped, name.encode()) for name, wrapped in sealed.items()):
         return

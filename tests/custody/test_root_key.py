@@ -192,3 +192,10 @@ def test_a_new_root_key_inside_the_data_directory_is_refused(tmp_path):
                   "--new-root-key", str(data / "new.key"))
     assert refused.returncode == 2 and "inside the data directory" in refused.stderr
     assert not (data / "new.key").exists()
+
+
+def test_rotating_a_directory_without_a_ledger_says_so_and_creates_no_key(tmp_path):
+    refused = cli("root-key", "rotate", "--data-dir", str(tmp_path / "none"),
+                  "--new-root-key", str(tmp_path / "new.key"))
+    assert refused.returncode == 2 and "no ledger" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1 and not (tmp_path / "new.key").exists()

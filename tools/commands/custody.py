@@ -64,10 +64,10 @@ def run_rotate(args: argparse.Namespace) -> int:
               "and this version re-wraps only the key store's rows; nothing was changed",
               file=sys.stderr)
         return 1
-    new_key = (read_root_key_file(args.new_root_key) if args.new_root_key.exists()
-               else create_root_key_file(args.new_root_key))
-    ledger = open_ledger(args)
+    ledger = open_ledger(args)  # first: no new key file for a directory without a ledger
     try:
+        new_key = (read_root_key_file(args.new_root_key) if args.new_root_key.exists()
+                   else create_root_key_file(args.new_root_key))
         config = ledger.config
         old_key = load_root_key(config.data_dir, config.root_key_file, holds_keys=True)
         rotation = rotate_root_key(ledger, old_key, new_key, operator=getpass.getuser())
