@@ -71,6 +71,9 @@ def verify(store: IntegrityStore, public_keys: Ed25519PublicKey | Sequence[Ed255
         report.published, report.notes = compare(published, stored, now, max_age)
     if not digests:
         report.unproven.append("no signed digest at all: nothing proves this log")
+    elif (start or end) and not checks and all(scan.first is None for scan in scans):
+        report.unproven.append("no digest and no event lies in the requested window: "
+                               "nothing proves this range")
     elif now is not None and unproven_after is not None:
         report.unproven += _overdue(store, scans, now - unproven_after, start)
     readable = [d for d in digests if _readable(d) and any(c.sequence == d.sequence
@@ -109,20 +112,21 @@ def _readable(digest: Digest) -> bool:
 
 def _within(checks: list[DigestCheck], spans: list[Span], digests: list[Digest],
             start: datetime | None, end: datetime | None) -> tuple[list[DigestCheck], list[Span]]:
-    """Keep the digests whose interval overlaps start..end, the missing or unreadable ones
-    among them, and the events after the last digest if `end` reaches past it."""
+    """Keep the digests whose interval overlaps start..end, every missing or unreadable one
+    between the window's nearest readable neighbours (a gap next to or inside the window
+    may hide its events), and the events after the last digest if `end` reaches past it."""
     if start is None and end is None:
         return checks, spans
-    chosen = [d.sequence for d in digests if _readable(d) and _overlaps(d, start, end)]
-    newest = max((d.end_time for d in digests if _readable(d)), default=None)
+    readable = [d for d in digests if _readable(d)]
+    chosen = [d.sequence for d in readable if _overlaps(d, start, end)]
+    before = [d.sequence for d in readable
+              if start is not None and d.end_time < start and d.sequence not in chosen]
+    after = [d.sequence for d in readable if end is not None and d.sequence not in chosen
+             and parse_time(d.fields["digest_start_time"]) > end]
+    low = min([max(before, default=0) + 1, *chosen])
+    high = max([min(after, default=float("inf")) - 1, *chosen])
+    newest = max((d.end_time for d in readable), default=None)
     tail = end is None or newest is None or end >= newest
-    if not chosen:
-        low, high = (float("inf"), float("-inf"))
-    else:
-        low, high = min(chosen), max(chosen)
-    if tail and digests:
-        high = float("inf")
-        low = min(low, digests[-1].sequence + 1)
 
     def keep(sequence: int | None) -> bool:
         return tail if sequence is None else low <= sequence <= high
