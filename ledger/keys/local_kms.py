@@ -19,7 +19,9 @@ from eventsourcing.utils import get_topic
 
 from ledger.errors import DecryptionFailure, EncryptionFailure
 from ledger.keys import envelope
+from ledger.keys.custody import load_custody
 from ledger.keys.keystore import KeyStore, KeyStoreChanges
+from ledger.keys.rootkey import RootKeyRetired, root_key_fingerprint
 from ledger.loading import load
 from ledger.keys.kms_key import (
     DEFAULT_ALIAS, DELETED, ENABLED, AliasAssigned, KeyAlias, KeyCreated, KmsKey,
@@ -37,6 +39,7 @@ class LocalKms:
     def __init__(self, repository: Repository, key_store: KeyStore, root_key: bytes, region: str,
                  account_id: str, save: Save) -> None:
         self._repository, self._key_store, self._root_key = repository, key_store, root_key
+        self._fingerprint = root_key_fingerprint(root_key)
         self.region, self.account_id, self._save = region, account_id, save
         self._materials: dict[str, bytes] = {}
         self._default_key_id: str | None = None
@@ -131,8 +134,7 @@ class LocalKms:
                    key_manager: str = "CUSTOMER", alias: str | None = None) -> KmsKey:
         key_id = str(uuid.uuid4())
         key = KmsKey.new(key_id, self.key_arn(key_id), description, key_manager, now, context)
-        material = envelope.new_key()
-        wrapped = envelope.seal(self._root_key, material, key.arn.encode())
+        wrapped = self._seal_new(envelope.new_key(), key.arn.encode())
         aggregates: list[Any] = [key]
         if alias:
             aggregates.append(KeyAlias.assign(alias, key_id, now, context))
@@ -263,7 +265,17 @@ class LocalKms:
 
     def wrap_material(self, name: str, material: bytes) -> bytes:
         """Seal other key material (e.g. access-key secrets) under the root key, bound to `name`."""
-        return envelope.seal(self._root_key, material, name.encode())
+        return self._seal_new(material, name.encode())
+
+    def _seal_new(self, material: bytes, context: bytes) -> bytes:
+        """Seal new key material, unless the root key was rotated since this process opened
+        the ledger (what it sealed now would open only with the retired key)."""
+        custody = load_custody(self._repository)
+        if custody is not None and custody.root_fingerprint not in (None, self._fingerprint):
+            raise RootKeyRetired(f"the root key this process holds ({self._fingerprint}) was "
+                                 f"rotated to {custody.root_fingerprint}; restart it with the "
+                                 "new root key")
+        return envelope.seal(self._root_key, material, context)
 
     def unwrap_material(self, name: str, wrapped: bytes) -> bytes:
         return envelope.open_sealed(self._root_key, wrapped, name.encode())

@@ -26,6 +26,10 @@ class RootKeyError(KeyFileError):
     pass
 
 
+class RootKeyRetired(RootKeyError):
+    """This process's root key was rotated away by another process while it ran."""
+
+
 def root_key_fingerprint(key: bytes) -> str:
     """A one-way name for a root key, safe to log and record: names which key, reveals none."""
     return "rk-" + hashlib.sha256(b"secrets-ledger root key\0" + key).hexdigest()[:24]

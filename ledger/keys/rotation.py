@@ -3,8 +3,8 @@
 The re-wrapped rows and the RootKeyRotated event (with the audit record of who asked) commit
 in one transaction, so a crash leaves the ledger wholly under the old key or wholly under the
 new one, never a mix; running the rotation again after a crash finishes it. Rows another
-process added meanwhile under the old key are found by the next pass and re-wrapped too, but
-servers keep the root key they started with: stop them for a rotation.
+process added meanwhile under the old key are found by the next pass and re-wrapped too;
+after the rotation a process still holding the old key refuses to seal new material.
 """
 from __future__ import annotations
 
