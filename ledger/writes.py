@@ -31,6 +31,22 @@ def _tag_pairs(tags: list[dict[str, str]] | None) -> list[list[str]]:
     return pairs
 
 
+def _check_tag_case(tags: list[list[str]], existing: dict[str, str] | None) -> None:
+    """Refuse a key that differs only in case from another requested or existing key.
+
+    Secrets Manager's tag keys are case-sensitive, but IAM reads condition key names, so the
+    key in `aws:ResourceTag/<key>`, without regard to case: with `team` and `TEAM` on one
+    secret, a policy conditioned on the team tag could be made to read the wrong one.
+    """
+    spelled = {key.lower(): key for key in existing or {}}
+    for key, _ in tags:
+        other = spelled.setdefault(key.lower(), key)
+        if other != key:
+            raise InvalidParameterException(
+                f"The tag key {key!r} differs only in case from the tag key {other!r}; "
+                "policies read tag keys without regard to case, so a secret cannot hold both.")
+
+
 def _check_tag_count(count: int) -> None:
     if count > MAX_TAGS:
         raise InvalidParameterException(f"A secret can have at most {MAX_TAGS} tags.")
@@ -62,6 +78,7 @@ def create_secret(call: Call) -> Outcome:
     check_name(name, service_owned=call.owning_service is not None)
     value = values.value_from_request(request, required=False)
     tags = _tag_pairs(request.get("Tags"))
+    _check_tag_case(tags, None)
     _check_tag_count(len(dict(tags)))
     token = _version_token(call) if value else None
     index = ledger.name_index(name, for_update=True)
@@ -214,6 +231,7 @@ def tag_resource(call: Call) -> Outcome:
     tags = _tag_pairs(call.request["Tags"])  # request-only checks first, as CreateSecret's
     secret = call.secret_to_change(call.request["SecretId"])
     secret.check_writable(call.owning_service)
+    _check_tag_case(tags, secret.tags)
     _check_tag_count(len({**(secret.tags or {}), **dict(tags)}))
     secret.tag(tags, call.now, call.event_context, call.owning_service)
     return Outcome({}, resources=[secret.arn], aggregates=[secret])

@@ -73,6 +73,16 @@ class AuthzRequest:
     def lookup(self, key: str) -> list[str] | None:
         return self._keys.get(key.lower())
 
+    @cached_property
+    def ambiguous(self) -> frozenset[str]:
+        """Context keys given twice in spellings that differ only in case (tags `team` and
+        `TEAM` both make `aws:ResourceTag/team`), lower-cased. Condition key names are
+        case-insensitive in IAM, so such a key has no single value: a statement that reads it
+        fails closed (`_covers`) instead of seeing whichever spelling came last."""
+        spelled: dict[str, str] = {}
+        return frozenset(key.lower() for key in self.context
+                         if spelled.setdefault(key.lower(), key) != key)
+
     @property
     def principal_account(self) -> str | None:
         return account_of(self.principal_arn)
@@ -89,8 +99,9 @@ class AuthzRequest:
     def with_action(self, action: str, resource_arn: str | None = None) -> AuthzRequest:
         other = AuthzRequest(self.principal_arn, self.account_id, action,
                              resource_arn or self.resource_arn, self.context)
-        if "_keys" in self.__dict__:  # same principal and context: reuse the built keys
-            other.__dict__["_keys"] = self.__dict__["_keys"]
+        for built in ("_keys", "ambiguous"):  # same principal and context: reuse them
+            if built in self.__dict__:
+                other.__dict__[built] = self.__dict__[built]
         return other
 
 
@@ -185,8 +196,19 @@ def _covers(statement: Statement, request: AuthzRequest, variables: bool) -> boo
         resource = compiled.matches(request.resource_arn)
     if resource == statement.not_resource:
         return False
+    if request.ambiguous and _reads(statement, request.ambiguous):
+        return statement.effect == DENY  # fail closed: a Deny applies, an Allow does not
     return not statement.conditions or conditions_hold(statement.conditions, request.lookup,
                                                        variables)
+
+
+def _reads(statement: Statement, keys: frozenset[str]) -> bool:
+    """Whether a statement's conditions or policy variables mention one of `keys`."""
+    if any(c.key.lower() in keys for c in statement.conditions):
+        return True
+    variables = [text.lower() for c in statement.conditions for text in c.values if "${" in text]
+    variables += [text.lower() for text in statement.resources if "${" in text]
+    return any(key in text for text in variables for key in keys)
 
 
 def _matches(policy: PolicyDocument, effect: str, request: AuthzRequest

@@ -147,3 +147,45 @@ def test_a_pending_only_rotator_cannot_give_a_secret_its_first_value(root, rotat
     assert code_of(rotators["allow-pending"].put_secret_value, SecretId="prod/empty",
                    SecretString="attacker value",
                    VersionStages=["AWSPENDING"]) == "AccessDeniedException"
+
+
+# ---- 2. tag keys that differ only in case ---------------------------------------------------
+EVE = [allow([f"{SM}:TagResource", f"{SM}:DescribeSecret", f"{SM}:CreateSecret"]),
+       deny([f"{SM}:TagResource", f"{SM}:UntagResource"],
+            Condition={"ForAnyValue:StringEquals": {"aws:TagKeys": ["team"]}}),
+       allow(f"{SM}:GetSecretValue",
+             Condition={"StringEquals": {"aws:ResourceTag/team": "eve-team"}})]
+
+
+@pytest.fixture(scope="module")
+def eve(admin: Admin) -> Any:
+    """May tag anything except the key `team`, and read what is tagged team=eve-team."""
+    return admin.user("eve", *EVE)
+
+
+def test_a_tag_key_differing_only_in_case_cannot_shadow_the_one_abac_reads(root, eve):
+    root.create_secret(Name="hr/payroll", SecretString="salaries",
+                       Tags=[{"Key": "team", "Value": "payroll"}])
+    assert code_of(eve.get_secret_value, SecretId="hr/payroll") == "AccessDeniedException"
+    assert code_of(eve.tag_resource, SecretId="hr/payroll",
+                   Tags=[{"Key": "team", "Value": "eve-team"}]) == "AccessDeniedException"
+    for spelling in ("TEAM", "Team", "tEaM"):
+        assert code_of(eve.tag_resource, SecretId="hr/payroll",
+                       Tags=[{"Key": spelling, "Value": "eve-team"}]) == \
+            "InvalidParameterException"
+    assert root.describe_secret(SecretId="hr/payroll")["Tags"] == [
+        {"Key": "team", "Value": "payroll"}]
+    assert code_of(eve.get_secret_value, SecretId="hr/payroll") == "AccessDeniedException"
+
+
+def test_one_request_cannot_carry_two_spellings_of_a_tag_key(root, eve):
+    both = [{"Key": "Team", "Value": "eve-team"}, {"Key": "TEAM", "Value": "eve-team"}]
+    assert code_of(eve.create_secret, Name="eve/new", SecretString="x",
+                   Tags=both) == "InvalidParameterException"
+    root.create_secret(Name="eve/other", SecretString="x")
+    assert code_of(root.tag_resource, SecretId="eve/other",
+                   Tags=both) == "InvalidParameterException"
+    assert "Tags" not in root.describe_secret(SecretId="eve/other")
+    root.tag_resource(SecretId="eve/other", Tags=[{"Key": "Team", "Value": "a"}])
+    root.tag_resource(SecretId="eve/other", Tags=[{"Key": "Team", "Value": "b"}])  # same key
+    assert root.describe_secret(SecretId="eve/other")["Tags"] == [{"Key": "Team", "Value": "b"}]

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from ledger.errors import MARKED_FOR_DELETION, LedgerError
+from ledger.errors import MARKED_FOR_DELETION, InvalidParameterException, LedgerError
 from ledger.shapes import epoch
 from tests.grants import deny_key_action
 from tests.core.support import (
@@ -758,14 +758,25 @@ def test_list_hides_scheduled_secrets_unless_asked(ledger, caller, catalogue):
 def test_tag_merges_and_untag_ignores_absent_keys(ledger, caller):
     create(ledger, caller, Tags=[{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "a"}])
     assert call(ledger, caller, "TagResource", SecretId=NAME,
-                Tags=[{"Key": "env", "Value": "prod"}, {"Key": "Env", "Value": "x"}]) == {}
+                Tags=[{"Key": "env", "Value": "prod"}, {"Key": "Cost", "Value": "x"}]) == {}
     tags = {t["Key"]: t["Value"] for t in call(ledger, caller, "DescribeSecret",
                                                 SecretId=NAME)["Tags"]}
-    assert tags == {"env": "prod", "team": "a", "Env": "x"}
+    assert tags == {"env": "prod", "team": "a", "Cost": "x"}
     assert call(ledger, caller, "UntagResource", SecretId=NAME, TagKeys=["team", "nope"]) == {}
     tags = {t["Key"]: t["Value"] for t in call(ledger, caller, "DescribeSecret",
                                                 SecretId=NAME)["Tags"]}
-    assert tags == {"env": "prod", "Env": "x"}
+    assert tags == {"env": "prod", "Cost": "x"}
+
+
+def test_a_tag_key_differing_only_in_case_from_another_is_refused(ledger, caller):
+    """Policies read `aws:ResourceTag/env` without regard to case (README decisions)."""
+    create(ledger, caller, Tags=[{"Key": "env", "Value": "dev"}])
+    for tags in ([{"Key": "Env", "Value": "x"}],
+                 [{"Key": "cost", "Value": "a"}, {"Key": "COST", "Value": "b"}]):
+        with pytest.raises(InvalidParameterException, match="differs only in case"):
+            call(ledger, caller, "TagResource", SecretId=NAME, Tags=tags)
+    assert call(ledger, caller, "DescribeSecret", SecretId=NAME)["Tags"] == [
+        {"Key": "env", "Value": "dev"}]
 
 
 def test_tagging_in_the_recovery_window_is_invalid_request(ledger, caller):

@@ -177,3 +177,25 @@ def test_managed_key_is_usable_only_through_secrets_manager_by_account_principal
                             [], policy).allowed
     assert not evaluate_key(_kms("outsider", **{**via, "kms:CallerAccount": OTHER_ACCOUNT}),
                             [KMS_USE], policy).allowed
+
+
+def test_a_context_key_spelled_twice_in_different_case_fails_closed() -> None:
+    """Tags `team` and `TEAM` both make `aws:ResourceTag/team` (condition key names are
+    case-insensitive): a statement reading it treats it as matching a Deny, never an Allow."""
+    shadowed = request("alice", "GetSecretValue", "prod/db",
+                       extra={"aws:ResourceTag/TEAM": "eve-team"})
+    read_own = {"Effect": "Allow", "Action": GET, "Resource": "*",
+                "Condition": {"StringEquals": {"aws:ResourceTag/team": "eve-team"}}}
+    assert not evaluate(shadowed, [identity(read_own)]).allowed
+    by_variable = {"Effect": "Allow", "Action": GET, "Resource": "*",
+                   "Condition": {"StringEquals": {"aws:PrincipalTag/x": "${aws:ResourceTag/TEAM}"}}}
+    assert not evaluate(shadowed, [identity(by_variable)]).allowed
+    guard = {"Effect": "Deny", "Action": GET, "Resource": "*",
+             "Condition": {"StringNotEquals": {"aws:ResourceTag/Team": "data"}}}
+    decision = evaluate(shadowed, [identity(ALLOW_ALL, guard)])
+    assert (decision.allowed, decision.explicit) == (False, True)
+    unrelated = {"Effect": "Allow", "Action": GET, "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:ResourceTag/env": "prod"}}}
+    assert evaluate(shadowed, [identity(unrelated)]).allowed
+    assert shadowed.ambiguous == {"aws:resourcetag/team"}
+    assert request("alice", "GetSecretValue", "prod/db").ambiguous == frozenset()
