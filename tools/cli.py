@@ -14,7 +14,7 @@ import sys
 from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 
 from ledger.keys.envelope import SealBroken
-from ledger.keys.keyfile import KeyFileError
+from ledger.keys.private_files import KeyFileError
 from projections.audit_check import AuditViewAltered
 from tools.commands.common import NoLedger
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from ledger.integrity.proof import key_fingerprint
 from ledger.keys import envelope
-from ledger.keys.keyfile import KeyFileError, read_private_file, write_private_file
+from ledger.keys.private_files import KeyFileError, read_private_file, write_private_file
 from ledger.keys.keystore import KeyStore
 
 SIGNING_KEY_MATERIAL = "digest-signing-key"

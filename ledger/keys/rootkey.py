@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from ledger.keys.envelope import new_key
-from ledger.keys.keyfile import KeyFileError, read_private_file, write_private_file
+from ledger.keys.private_files import KeyFileError, read_private_file, write_private_file
 
 ROOT_KEY_ENV = "LEDGER_ROOT_KEY"
 ROOT_KEY_FILE_ENV = "LEDGER_ROOT_KEY_FILE"

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from ledger.integrity.signing import create_signing_key_file, public_key_pem
-from ledger.keys.keyfile import erase_file
+from ledger.keys.private_files import erase_file
 from ledger.keys.rootkey import (
     ROOT_KEY_FILE, create_root_key_file, key_beside, load_root_key, read_root_key_file, root_key_fingerprint,
 )
