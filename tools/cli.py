@@ -13,6 +13,7 @@ import sys
 
 from eventsourcing.persistence import MapperDeserialisationError, PersistenceError
 
+from ledger.files import NotPrivate
 from ledger.keys.envelope import SealBroken
 from ledger.keys.private_files import KeyFileError
 from projections.audit_check import AuditViewAltered
@@ -55,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
     """The command's exit status; damaged data and a closed stdout end in one line, or none."""
     try:
         return int(args.handler(args) or 0)
-    except (NoLedger, KeyFileError) as error:  # pointed at the wrong place or key
+    except (NoLedger, KeyFileError, NotPrivate) as error:  # the wrong place or key, or unsafe
         print(f"secrets-ledger {args.command}: {error}", file=sys.stderr)
         return 2
     except MapperDeserialisationError as error:  # bytes in the log that no event decodes from

@@ -10,6 +10,9 @@ import stat
 from pathlib import Path
 
 
+MAX_KEY_FILE = 64 * 1024  # a PEM or base64 key is far smaller; more is not a key file
+
+
 class KeyFileError(Exception):
     """A key file that cannot be used (message names the file, never its contents)."""
 
@@ -33,20 +36,35 @@ def write_private_file(path: Path, text: str) -> None:
         os.close(directory)
 
 
-def read_private_file(path: Path) -> bytes:
-    """The contents of a key file that only its owner can read (as ssh insists)."""
+def read_private_file(path: Path, *, follow_symlinks: bool = True) -> bytes:
+    """The contents of a key file that only its owner can read (as ssh insists), and that
+    this user (or root) owns: another owner could swap the key or read it at will. Inside the
+    data directory (`follow_symlinks=False`) a symbolic link is refused too."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | (0 if follow_symlinks else os.O_NOFOLLOW)
     try:
-        mode = path.stat().st_mode
-        if mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyFileError(f"{path} can be read by other users (mode "
-                               f"{stat.S_IMODE(mode):04o}); chmod 600 it")
-        return path.read_bytes()
+        fd = os.open(path, flags)
     except FileNotFoundError:
         raise KeyFileError(f"no key file {path}") from None
-    except IsADirectoryError:
-        raise KeyFileError(f"{path} is a directory, not a key file") from None
     except PermissionError:
         raise KeyFileError(f"cannot read {path}: permission denied") from None
+    except OSError as error:  # ELOOP: a symbolic link where none is allowed
+        raise KeyFileError(f"cannot read {path}: {error.strerror}") from None
+    with os.fdopen(fd, "rb") as handle:
+        found = os.fstat(fd)
+        if stat.S_ISDIR(found.st_mode):
+            raise KeyFileError(f"{path} is a directory, not a key file")
+        if not stat.S_ISREG(found.st_mode):
+            raise KeyFileError(f"{path} is not a regular file")
+        if found.st_uid not in (os.geteuid(), 0):
+            raise KeyFileError(f"{path} is owned by uid {found.st_uid}, not this user: "
+                               "another user could read or replace the key")
+        if found.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+            raise KeyFileError(f"{path} can be read by other users (mode "
+                               f"{stat.S_IMODE(found.st_mode):04o}); chmod 600 it")
+        content = handle.read(MAX_KEY_FILE + 1)
+    if len(content) > MAX_KEY_FILE:
+        raise KeyFileError(f"{path} is too large to be a key file")
+    return content
 
 
 def erase_file(path: Path) -> None:

@@ -61,9 +61,11 @@ def read_root_key_file(path: Path) -> bytes:
 
 
 def key_beside(data_dir: Path) -> bytes | None:
-    """The key in DATA_DIR/root.key, if there is one."""
+    """The key in DATA_DIR/root.key, if there is one (never through a symbolic link)."""
     path = Path(data_dir) / ROOT_KEY_FILE
-    return _decode(path.read_text(), str(path)) if path.exists() else None
+    if not os.path.lexists(path):
+        return None
+    return _decode(read_private_file(path, follow_symlinks=False), str(path))
 
 
 def root_key_source(data_dir: Path | None, key_file: Path | None,
@@ -107,7 +109,7 @@ def load_root_key(data_dir: Path | None, key_file: Path | None = None,
             os.fsync(handle.fileno())
         os.link(temporary, path)
     except FileExistsError:
-        return _decode(path.read_text(), str(path))
+        return key_beside(data_dir)
     finally:
         os.unlink(temporary)
     return key

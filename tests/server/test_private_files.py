@@ -15,6 +15,7 @@ import pytest
 
 from ledger.application import SecretsLedger
 from ledger.config import LedgerConfig
+from ledger.files import NotPrivate
 from tests.server.conftest import PROJECT, ServerProcess, make_client
 from tests.server.test_lifecycle import root_key_from
 
@@ -109,3 +110,104 @@ def test_tightening_is_logged_as_a_warning(tmp_path, caplog):
         SecretsLedger(LedgerConfig(data_dir=data_dir)).close()
     assert [r.getMessage() for r in caplog.records] == [
         f"{data_dir / 'root.key'} had mode 0640, open to other users; now 0600"]
+
+
+def run_cli(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tools.cli", *argv], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT)})
+
+
+def as_other_user(script: str) -> None:
+    subprocess.run(["/bin/sh", "-c", "umask 000; " + script], user=OTHER_UID, group=OTHER_UID,
+                   extra_groups=[], check=True, timeout=60)
+
+
+STORE = ("call", "CreateSecret", '{"Name": "prod/db", "SecretString": "hunter2-TOPSECRET"}')
+
+
+def test_a_data_directory_another_user_planted_is_refused_not_adopted(open_parent):
+    """`nobody` makes the directory, a root.key it knows and a ledger.db it owns; the operator
+    must not store a secret there (it could loosen the modes again and decrypt a copy)."""
+    if os.geteuid() != 0:
+        pytest.skip("acting as another OS user needs root")
+    open_parent.chmod(0o1777)
+    data_dir = open_parent / "data"
+    as_other_user(f"mkdir -m 777 {data_dir} && echo {'S' * 43}= > {data_dir}/root.key && "
+                  f"chmod 600 {data_dir}/root.key && touch {data_dir}/ledger.db")
+    done = run_cli(*STORE, "--data-dir", str(data_dir))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"secrets-ledger call: {data_dir} is owned by uid {OTHER_UID}, not this user (uid 0): "
+        "another user could read every secret; use a data directory this user created"]
+    assert (data_dir / "ledger.db").stat().st_size == 0
+    assert sorted(p.name for p in data_dir.iterdir()) == ["ledger.db", "root.key"]
+
+
+@pytest.mark.parametrize("name", ["ledger.db", "ledger.db-wal", "root.key", "root-credentials"])
+def test_a_ledger_file_another_user_owns_is_refused(open_parent, name):
+    if os.geteuid() != 0:
+        pytest.skip("acting as another OS user needs root")
+    data_dir = open_parent / "data"
+    SecretsLedger(LedgerConfig(data_dir=data_dir)).close()
+    (data_dir / name).touch()
+    os.chown(data_dir / name, OTHER_UID, OTHER_UID)
+    done = run_cli(*STORE, "--data-dir", str(data_dir))
+    assert done.returncode == 2, done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert f"{data_dir / name} is owned by uid {OTHER_UID}, not this user" in done.stderr
+
+
+@pytest.mark.parametrize("name", ["ledger.db", "root.key", "root-credentials"])
+def test_a_symbolic_link_in_the_data_directory_is_refused(tmp_path, name):
+    """A link planted where a ledger file belongs would send its secrets (or take its key)
+    wherever the link points."""
+    data_dir = tmp_path / "data"
+    SecretsLedger(LedgerConfig(data_dir=data_dir)).close()
+    elsewhere = tmp_path / "elsewhere"
+    (data_dir / name).replace(elsewhere) if (data_dir / name).exists() else elsewhere.touch()
+    (data_dir / name).symlink_to(elsewhere)
+    done = run_cli(*STORE, "--data-dir", str(data_dir))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"secrets-ledger call: {data_dir / name} is a symbolic link; the data directory and "
+        "its files must be real ones, owned by this user"]
+
+
+def test_a_symbolic_link_as_the_data_directory_is_refused(tmp_path):
+    (tmp_path / "real").mkdir(mode=0o700)
+    (tmp_path / "data").symlink_to(tmp_path / "real")
+    done = run_cli(*STORE, "--data-dir", str(tmp_path / "data"))
+    assert done.returncode == 2, done.stderr
+    assert "is a symbolic link" in done.stderr
+    assert list((tmp_path / "real").iterdir()) == []
+
+
+def test_a_mode_that_cannot_be_tightened_is_refused_when_embedded(tmp_path, monkeypatch):
+    """Not root and not the owner's group: chmod can fail, and then the ledger must not
+    open files others can still read."""
+    data_dir = tmp_path / "data"
+    SecretsLedger(LedgerConfig(data_dir=data_dir)).close()
+    (data_dir / "ledger.db").chmod(0o644)
+
+    def refuse(path, mode, **_):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    with pytest.raises(NotPrivate, match=r"ledger.db has mode 0644, open to other users, and "
+                                         r"could not be made 0600: Operation not permitted"):
+        SecretsLedger(LedgerConfig(data_dir=data_dir))
+
+
+def test_a_root_key_file_another_user_owns_is_refused(open_parent):
+    """--root-key named outside the data directory: its owner could read or swap the key."""
+    if os.geteuid() != 0:
+        pytest.skip("acting as another OS user needs root")
+    open_parent.chmod(0o1777)
+    key = open_parent / "root.key"
+    as_other_user(f"echo {'S' * 43}= > {key} && chmod 600 {key}")
+    done = run_cli(*STORE, "--data-dir", str(open_parent / "data"), "--root-key", str(key))
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines() == [
+        f"secrets-ledger call: {key} is owned by uid {OTHER_UID}, not this user: another "
+        "user could read or replace the key"]
