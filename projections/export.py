@@ -5,7 +5,7 @@ each page is rendered from its events (`audit_records`), so `cursor` is a `Trail
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from projections.audit_records import to_json, trail_cursor
@@ -47,19 +47,25 @@ def positioned_records(cursor: Any, start: int = 0, end: int = _OPEN, after: int
         position, first_page = rows[-1][0], False
 
 
-def records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0) -> Iterator[str]:
-    """Each record's JSON text, as `positioned_records` selects them."""
-    return (to_json(record) for _, record in positioned_records(cursor, start, end, after))
+def records(cursor: Any, start: int = 0, end: int = 2**62, after: int = 0,
+            check: Callable[[int], object] | None = None) -> Iterator[str]:
+    """Each record's JSON text, as `positioned_records` selects them; `check` is called with
+    each record's log position before it is given (it raises to stop a record being shown)."""
+    for position, record in positioned_records(cursor, start, end, after):
+        if check is not None:
+            check(position)
+        yield to_json(record)
 
 
-def write(cursor: Any, out: TextIO, fmt: str, start: int = 0, end: int = 2**62) -> int:
-    """Write the trail to `out`; returns the number of records."""
+def write(cursor: Any, out: TextIO, fmt: str, start: int = 0, end: int = 2**62,
+          check: Callable[[int], object] | None = None) -> int:
+    """Write the trail to `out` (`check` as in `records`); returns the number of records."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     count = 0
     if fmt == "cloudtrail":
         out.write('{"Records":[')
-    for text in records(cursor, start, end):
+    for text in records(cursor, start, end, check=check):
         if fmt == "cloudtrail":
             out.write(("," if count else "") + "\n" + text)
         else:

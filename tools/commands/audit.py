@@ -3,10 +3,14 @@
     audit lookup [--event-name N | --resource-name R | --username U | --access-key-id K |
                   --read-only true|false | --event-id E] [--start-time T] [--end-time T]
                  [--max-results N] [--next-token TOKEN] [--records]
+                 [--public-key PEM ...] [--digests DIR]
     audit export --format cloudtrail|jsonl [--output FILE] [--start-time T] [--end-time T]
+                 [--public-key PEM ...] [--digests DIR]
     audit hash (--value-stdin | --binary-file FILE) [--keep-newline]
 
-Times are ISO 8601 (`2026-03-17T03:12:00Z`); a time without an offset is UTC.
+Times are ISO 8601 (`2026-03-17T03:12:00Z`); a time without an offset is UTC. Every record
+lookup and export show is proven under a signed digest (`audit_proof`) or, after the last
+digest, marked unproven (`UnprovenEventIds`, and a line on stderr).
 """
 from __future__ import annotations
 
@@ -18,7 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from ledger.errors import LedgerError
+from ledger.integrity.published import PublishedFiles
+from ledger.integrity.signing import load_public_key
 from projections import audit_hash, export, lookup
+from projections.audit_proof import RecordProver
 from projections.secret_view import to_micros
 from tools.commands.common import add_data_dir, open_ledger, print_json
 
@@ -49,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     find.add_argument("--next-token", default=None)
     find.add_argument("--records", action="store_true",
                       help="print the CloudTrail records themselves, not LookupEvents entries")
+    _add_proof_options(find)
     find.set_defaults(handler=run_lookup)
 
     dump = commands.add_parser("export", help="the trail as a CloudTrail log file or JSON lines")
@@ -56,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dump.add_argument("--format", choices=export.FORMATS, default="cloudtrail")
     dump.add_argument("--output", type=Path, default=None, help="file to write (default: stdout)")
     _add_time_range(dump)
+    _add_proof_options(dump)
     dump.set_defaults(handler=run_export)
 
     digest = commands.add_parser("hash", help="fingerprint a candidate value, list the records "
@@ -75,24 +84,63 @@ def _add_time_range(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--end-time", type=parse_time, default=None)
 
 
+def _add_proof_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--public-key", type=Path, action="append", default=None,
+                        metavar="PEM", help="a published digest public key to prove the "
+                        "records with (repeatable after a rotation); default: the ledger's own")
+    parser.add_argument("--digests", type=Path, default=None, metavar="DIR",
+                        help="the published digest files, which take the database's digests' "
+                             "place, so a digest deleted from the database still proves")
+
+
+class _Usage(Exception):
+    """A proof option that cannot be used: one line, exit status 2."""
+
+
+def _prover(args: argparse.Namespace, ledger: Any) -> RecordProver:
+    try:
+        keys = ([load_public_key(path.read_bytes()) for path in args.public_key]
+                if args.public_key else [ledger.integrity.signer.public_key])
+    except (OSError, ValueError) as error:
+        raise _Usage(f"cannot read the public key: {error}") from None
+    try:
+        published = PublishedFiles.read(args.digests) if args.digests is not None else None
+    except OSError as error:
+        raise _Usage(f"cannot read the digest files: {error}") from None
+    return RecordProver(ledger.integrity.store, keys, published)
+
+
+def _unproven_note(command: str, count: int, where: str) -> None:
+    print(f"audit {command}: {count} record{'s' if count > 1 else ''} shown ({where}) come "
+          "after the last signed digest: unproven, nothing shows them unaltered yet "
+          "(`secrets-ledger digest` signs one)", file=sys.stderr)
+
+
 def run_lookup(args: argparse.Namespace) -> int:
     chosen = [{"AttributeKey": key, "AttributeValue": getattr(args, dest)}
               for dest, key in _ATTRIBUTES if getattr(args, dest) is not None]
     ledger = open_ledger(args)
     try:
+        prover = _prover(args, ledger)
         query = lookup.parse_query(chosen, args.start_time, args.end_time)
         page = ledger.read_models.read_audit(
             lambda cursor: lookup.lookup(cursor, query, args.max_results, args.next_token))
+    except _Usage as error:
+        print(f"audit lookup: {error}", file=sys.stderr)
+        return 2
     except LedgerError as error:
         print(f"{error.code}: {error.message}", file=sys.stderr)
         return 1
+    unproven = prover.unproven_records([e["EventId"] for e in page["Events"]])
+    document: Any = page
     if args.records:
-        document: Any = {"Records": [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]}
+        document = {"Records": [json.loads(e["CloudTrailEvent"]) for e in page["Events"]]}
         if "NextToken" in page:
             document["NextToken"] = page["NextToken"]
-        print_json(document)
-    else:
-        print_json(page)
+    if unproven:
+        document["UnprovenEventIds"] = unproven
+        _unproven_note("lookup", len(unproven), "their EventIds in UnprovenEventIds")
+    print_json(document)
     return 0
 
 
@@ -100,10 +148,20 @@ def run_export(args: argparse.Namespace) -> int:
     ledger = open_ledger(args)
     start = to_micros(args.start_time) if args.start_time else 0
     end = to_micros(args.end_time) if args.end_time else 2**62
+    try:
+        prover = _prover(args, ledger)
+    except _Usage as error:
+        print(f"audit export: {error}", file=sys.stderr)
+        return 2
+    unproven: list[int] = []
+
+    def check(position: int) -> None:
+        if not prover.proven(position):
+            unproven.append(position)
 
     def write(out: Any) -> int:
         return ledger.read_models.read_audit(
-            lambda cursor: export.write(cursor, out, args.format, start, end))
+            lambda cursor: export.write(cursor, out, args.format, start, end, check))
 
     if args.output is None:
         count = write(sys.stdout)
@@ -111,6 +169,9 @@ def run_export(args: argparse.Namespace) -> int:
         with open(args.output, "w", encoding="utf-8") as out:
             count = write(out)
     print(f"exported {count} records", file=sys.stderr)
+    if unproven:
+        _unproven_note("export", len(unproven), f"the last, log positions {unproven[0]}-"
+                                                f"{unproven[-1]}")
     return 0
 
 
