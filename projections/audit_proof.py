@@ -75,7 +75,7 @@ class RecordProver:
         problem = self._problems[digest.sequence]
         if problem is not None:
             bad = self._rewritten.get(digest.sequence, position)
-            shown = "" if bad == position else f" (as is the record at {position} shown)"
+            shown = "" if bad == position else f" (and the record at {position} being shown)"
             raise RecordNotProven(bad, f"digest {digest.sequence}, which covers it{shown}, "
                                        f"{problem}")
         return True
