@@ -294,7 +294,8 @@ def logging_config(level: str) -> dict[str, Any]:
     handler = {"class": "logging.StreamHandler", "formatter": "json",
                "stream": "ext://sys.stderr"}
     loggers = {name: {"handlers": ["stderr"], "level": level.upper(), "propagate": False}
-               for name in ("uvicorn", "uvicorn.error", "secrets_ledger")}
+               for name in ("uvicorn", "uvicorn.error", "secrets_ledger", "ledger",
+                            "projections")}
     return {"version": 1, "disable_existing_loggers": False,
             "formatters": {"json": {"()": JsonLinesFormatter}},
             "handlers": {"stderr": handler}, "loggers": loggers}

@@ -13,6 +13,12 @@ from ledger.policies.evaluate import ContextValue
 from ledger.policies.matching import account_of, role_of_session
 
 
+IAM_PRINCIPAL_TYPES = {"Root": "Account", "IAMUser": "User", "Role": "AssumedRole"}
+"""The ledger's principal types (CloudTrail's userIdentity names) as `aws:PrincipalType` spells
+them (IAM global condition keys: Account, User, FederatedUser, AssumedRole, Anonymous). A role
+acts only through a session, hence AssumedRole."""
+
+
 def principal_context(principal_arn: str, *, user_id: str = "", principal_type: str = "",
                       source_ip: str | None = None, secure_transport: bool | None = None,
                       user_agent: str | None = None, now: datetime | None = None,
@@ -24,7 +30,7 @@ def principal_context(principal_arn: str, *, user_id: str = "", principal_type: 
     if account:
         keys["aws:PrincipalAccount"] = account
     if principal_type:
-        keys["aws:PrincipalType"] = principal_type
+        keys["aws:PrincipalType"] = IAM_PRINCIPAL_TYPES.get(principal_type, principal_type)
     if user_id:
         keys["aws:userid"] = user_id
     if principal_type == "IAMUser" and "/" in principal_arn:

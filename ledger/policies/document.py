@@ -128,6 +128,8 @@ def _load(text: str) -> Any:
         return json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
         raise malformed(f"The document is not valid JSON ({error.msg} at character {error.pos}).")
+    except RecursionError:  # thousands of nested brackets: no policy needs more than a few
+        raise malformed("The document is nested too deeply.") from None
 
 
 def _strings(value: Any, where: str) -> tuple[str, ...]:

@@ -6,6 +6,9 @@ and nothing else but listing; the server's other users must not feel what she wr
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import botocore.exceptions
@@ -189,3 +192,50 @@ def test_one_request_cannot_carry_two_spellings_of_a_tag_key(root, eve):
     root.tag_resource(SecretId="eve/other", Tags=[{"Key": "Team", "Value": "a"}])
     root.tag_resource(SecretId="eve/other", Tags=[{"Key": "Team", "Value": "b"}])  # same key
     assert root.describe_secret(SecretId="eve/other")["Tags"] == [{"Key": "Team", "Value": "b"}]
+
+
+# ---- 5. aws:PrincipalType spelled as IAM documents it -----------------------------------------
+def test_a_deny_on_iam_principal_types_stops_users_and_the_root(root, mallory):
+    """IAM's values are User, Account, AssumedRole; the key once carried IAMUser and Root,
+    so a guardrail written from the IAM documentation never fired."""
+    mallory.create_secret(Name="mallory/typed", SecretString="mine")
+    mallory.put_resource_policy(SecretId="mallory/typed", ResourcePolicy=policy(
+        deny(f"{SM}:GetSecretValue", Principal="*",
+             Condition={"StringEquals": {"aws:PrincipalType": ["User", "Account"]}})))
+    assert code_of(mallory.get_secret_value, SecretId="mallory/typed") == "AccessDeniedException"
+    assert code_of(root.get_secret_value, SecretId="mallory/typed") == "AccessDeniedException"
+    mallory.put_resource_policy(SecretId="mallory/typed", ResourcePolicy=policy(
+        deny(f"{SM}:GetSecretValue", Principal="*",
+             Condition={"StringEquals": {"aws:PrincipalType": "AssumedRole"}})))
+    assert mallory.get_secret_value(SecretId="mallory/typed")["SecretString"] == "mine"
+
+
+# ---- 6. deeply nested policy documents ----------------------------------------------------------
+DEEP = "[" * 5000 + "]" * 5000
+DEEP_IN_A_CONDITION = policy(deny(f"{SM}:GetSecretValue", Principal="*")).replace(
+    '"Principal": "*"', '"Principal": "*", "Condition": {"StringEquals": {"a:b": '
+    + "[" * 3000 + "]" * 3000 + "}}")
+
+
+@pytest.mark.parametrize("document", [DEEP, DEEP_IN_A_CONDITION], ids=["bare", "in-condition"])
+def test_a_deeply_nested_policy_is_malformed_not_a_server_error(admin, mallory, document):
+    mallory.create_secret(Name=f"mallory/deep-{len(document)}", SecretString="x")
+    for operation in ("PutResourcePolicy", "ValidateResourcePolicy"):
+        reply = admin.raw("mallory", operation, {"SecretId": f"mallory/deep-{len(document)}",
+                                                 "ResourcePolicy": document})
+        assert (reply.status_code, reply.json()["__type"]) == (
+            400, "MalformedPolicyDocumentException"), operation
+
+
+def test_every_line_the_ledger_logs_on_the_server_s_stderr_is_json():
+    """The server's logging configuration covers the `ledger` and `projections` loggers too."""
+    script = ("import logging, logging.config\n"
+              "from tools.server import logging_config\n"
+              "logging.config.dictConfig(logging_config('info'))\n"
+              "logging.getLogger('ledger.application').error('internal error %s', 'X')\n"
+              "logging.getLogger('projections.read_models').warning('behind')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[2])
+    lines = done.stderr.splitlines()
+    assert [json.loads(line)["logger"] for line in lines] == [
+        "ledger.application", "projections.read_models"]

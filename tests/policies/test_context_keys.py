@@ -13,7 +13,7 @@ def test_principal_context_for_an_iam_user_over_tls() -> None:
                              now=datetime(2026, 3, 17, 3, 12, 5, tzinfo=timezone.utc))
     assert keys == {
         "aws:PrincipalArn": "arn:aws:iam::123456789012:user/ops/alice",
-        "aws:PrincipalAccount": "123456789012", "aws:PrincipalType": "IAMUser",
+        "aws:PrincipalAccount": "123456789012", "aws:PrincipalType": "User",
         "aws:userid": "AIDAALICE", "aws:username": "alice", "aws:SourceIp": "10.0.0.5",
         "aws:SecureTransport": True, "aws:CurrentTime": "2026-03-17T03:12:05Z",
         "aws:EpochTime": "1773717125"}
