@@ -91,11 +91,11 @@ def test_records_after_the_last_digest_are_shown_marked_unproven(data_dir, capsy
     page = json.loads(out)
     describe, create = page["Events"]
     assert page["UnprovenEventIds"] == [describe["EventId"]]
-    assert "1 record shown" in err and "unproven" in err
+    assert "1 of the records shown (EventIds in UnprovenEventIds) is after" in err
     status, out, err = run(capsys, "audit", "export", "--data-dir", str(data_dir),
                            "--format", "jsonl")
     assert status == 0 and len(out.splitlines()) == 3
-    assert "1 record shown (the last, log positions" in err and "unproven" in err
+    assert "1 of the records shown (the last: log positions" in err and "unproven" in err
 
 
 def test_a_proven_page_has_no_unproven_mark(data_dir, capsys):

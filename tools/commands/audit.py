@@ -111,9 +111,10 @@ def _prover(args: argparse.Namespace, ledger: Any) -> RecordProver:
 
 
 def _unproven_note(command: str, count: int, where: str) -> None:
-    print(f"audit {command}: {count} record{'s' if count > 1 else ''} shown ({where}) come "
-          "after the last signed digest: unproven, nothing shows them unaltered yet "
-          "(`secrets-ledger digest` signs one)", file=sys.stderr)
+    one = count == 1
+    print(f"audit {command}: {count} of the records shown ({where}) {'is' if one else 'are'} "
+          f"after the last signed digest: unproven, nothing shows {'it' if one else 'them'} "
+          "unaltered yet (`secrets-ledger digest` signs one)", file=sys.stderr)
 
 
 def run_lookup(args: argparse.Namespace) -> int:
@@ -139,7 +140,7 @@ def run_lookup(args: argparse.Namespace) -> int:
             document["NextToken"] = page["NextToken"]
     if unproven:
         document["UnprovenEventIds"] = unproven
-        _unproven_note("lookup", len(unproven), "their EventIds in UnprovenEventIds")
+        _unproven_note("lookup", len(unproven), "EventIds in UnprovenEventIds")
     print_json(document)
     return 0
 
@@ -170,7 +171,7 @@ def run_export(args: argparse.Namespace) -> int:
             count = write(out)
     print(f"exported {count} records", file=sys.stderr)
     if unproven:
-        _unproven_note("export", len(unproven), f"the last, log positions {unproven[0]}-"
+        _unproven_note("export", len(unproven), f"the last: log positions {unproven[0]}-"
                                                 f"{unproven[-1]}")
     return 0
 
