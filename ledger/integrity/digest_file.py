@@ -12,13 +12,18 @@ identical bytes.
 """
 from __future__ import annotations
 
+import errno
 import json
+import os
+import stat
+from pathlib import Path
 from typing import Any
 
 from ledger.integrity.digest import Digest, parse_time
 
 FILE_FORMAT = "secrets-ledger-digest-file/1"
 PREFIX, SUFFIX = "digest-", ".json"
+MAX_FILE_BYTES = 1 << 20  # a digest file is a few KiB; the cap keeps a planted huge one out
 # Copies of body fields a reader sees without parsing the body; checked against it.
 HEADER = ("sequence", "start_position", "end_position", "digest_start_time", "digest_end_time",
           "public_key_fingerprint", "previous_digest_hash", "previous_digest_signature")
@@ -34,6 +39,26 @@ def file_name(digest: Digest) -> str:
     end = parse_time(digest.fields["digest_end_time"]).strftime("%Y%m%dT%H%M%SZ")
     return (f"{PREFIX}{digest.sequence:08d}_positions-{digest.start_position}-"
             f"{digest.end_position}_{end}{SUFFIX}")
+
+
+def read_file(path: Path) -> bytes:
+    """The bytes of a digest file, which must be a regular file of at most MAX_FILE_BYTES.
+    The directory is evidence others may tamper with: a symbolic link is not followed (it
+    could point at /dev/zero) and a FIFO is not waited on; either raises UnreadableDigestFile."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        raise UnreadableDigestFile("is a symbolic link, not a digest file"
+                                   if error.errno == errno.ELOOP
+                                   else f"cannot be read: {error.strerror}") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise UnreadableDigestFile("is not a regular file")
+    with os.fdopen(descriptor, "rb") as handle:
+        content = handle.read(MAX_FILE_BYTES + 1)
+    if len(content) > MAX_FILE_BYTES:
+        raise UnreadableDigestFile(f"is larger than {MAX_FILE_BYTES} bytes, not a digest file")
+    return content
 
 
 def is_digest_file(name: str) -> bool:

@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ledger.integrity.digest import Digest, format_time
-from ledger.integrity.digest_file import UnreadableDigestFile, file_name, is_digest_file, parse
+from ledger.integrity.digest_file import (
+    UnreadableDigestFile, file_name, is_digest_file, parse, read_file,
+)
 
 
 @dataclass
@@ -29,8 +31,14 @@ class PublishedFiles:
     def read(cls, directory: Path) -> PublishedFiles:
         found = cls(directory)
         for name in sorted(os.listdir(directory)):
-            if is_digest_file(name):
-                found._add(name, (directory / name).read_bytes())
+            if not is_digest_file(name):
+                continue
+            try:
+                content = read_file(directory / name)
+            except UnreadableDigestFile as error:
+                found.problems.append(f"file {name} {error}")
+                continue
+            found._add(name, content)
         return found
 
     def _add(self, name: str, content: bytes) -> None:

@@ -14,7 +14,9 @@ import threading
 from pathlib import Path
 
 from ledger.integrity.digest import Digest
-from ledger.integrity.digest_file import PREFIX, file_name, is_digest_file, render
+from ledger.integrity.digest_file import (
+    PREFIX, UnreadableDigestFile, file_name, is_digest_file, read_file, render,
+)
 from ledger.integrity.store import IntegrityStore
 
 log = logging.getLogger(__name__)
@@ -90,7 +92,11 @@ class DigestPublisher:
 
 
 def _same(target: Path, content: bytes, digest: Digest) -> None:
-    if target.read_bytes() != content:
+    try:
+        found = read_file(target)
+    except UnreadableDigestFile as error:
+        raise PublishConflict(f"{target} {error}; not published again") from None
+    if found != content:
         raise PublishConflict(f"{target} already holds other content than digest "
                               f"{digest.sequence} in the database; not rewritten")
 

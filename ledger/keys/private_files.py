@@ -49,22 +49,29 @@ def read_private_file(path: Path, *, follow_symlinks: bool = True) -> bytes:
         raise KeyFileError(f"cannot read {path}: permission denied") from None
     except OSError as error:  # ELOOP: a symbolic link where none is allowed
         raise KeyFileError(f"cannot read {path}: {error.strerror}") from None
+    try:
+        _check(path, os.fstat(fd))
+    except KeyFileError:
+        os.close(fd)
+        raise
     with os.fdopen(fd, "rb") as handle:
-        found = os.fstat(fd)
-        if stat.S_ISDIR(found.st_mode):
-            raise KeyFileError(f"{path} is a directory, not a key file")
-        if not stat.S_ISREG(found.st_mode):
-            raise KeyFileError(f"{path} is not a regular file")
-        if found.st_uid not in (os.geteuid(), 0):
-            raise KeyFileError(f"{path} is owned by uid {found.st_uid}, not this user: "
-                               "another user could read or replace the key")
-        if found.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-            raise KeyFileError(f"{path} can be read by other users (mode "
-                               f"{stat.S_IMODE(found.st_mode):04o}); chmod 600 it")
         content = handle.read(MAX_KEY_FILE + 1)
     if len(content) > MAX_KEY_FILE:
         raise KeyFileError(f"{path} is too large to be a key file")
     return content
+
+
+def _check(path: Path, found: os.stat_result) -> None:
+    if stat.S_ISDIR(found.st_mode):
+        raise KeyFileError(f"{path} is a directory, not a key file")
+    if not stat.S_ISREG(found.st_mode):
+        raise KeyFileError(f"{path} is not a regular file")
+    if found.st_uid not in (os.geteuid(), 0):
+        raise KeyFileError(f"{path} is owned by uid {found.st_uid}, not this user: "
+                           "another user could read or replace the key")
+    if found.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(f"{path} can be read by other users (mode "
+                           f"{stat.S_IMODE(found.st_mode):04o}); chmod 600 it")
 
 
 def erase_file(path: Path) -> None:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
+import os
+import resource
 import sqlite3
+import subprocess
+import sys
+import time
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -311,6 +315,67 @@ def test_verify_flag_mistakes_are_one_line_and_status_2(published, ledger_dir, c
         code = exit_.code
     err = capsys.readouterr().err
     assert code == 2 and message in err and "Traceback" not in err
+
+
+# ---- a tampered directory: links, FIFOs, directories, huge files --------------------------------
+
+def run_cli(*argv: str) -> subprocess.CompletedProcess:
+    """The CLI in its own process, with a memory cap and a time limit: what these attacks
+    did to the old code was exhaust memory or wait forever."""
+    from tests.server.conftest import PROJECT
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    return subprocess.run([sys.executable, "-m", "tools.cli", *argv], cwd=PROJECT,
+                          capture_output=True, text=True, timeout=60, preexec_fn=cap_memory,
+                          env={**os.environ, "PYTHONPATH": str(PROJECT)})
+
+
+PLANTED = "digest-00000004_positions-99-99_20261203T000000Z.json"
+
+
+def plant(published: Path, kind: str) -> None:
+    path = published / PLANTED
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "link to /dev/zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "dangling link":
+        path.symlink_to(published / "nowhere")
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path.write_bytes(b" " * (2 << 20))
+
+
+@pytest.mark.parametrize("kind, problem", [
+    ("fifo", "is not a regular file"), ("link to /dev/zero", "is a symbolic link"),
+    ("dangling link", "is a symbolic link"), ("directory", "is not a regular file"),
+    ("2 MiB file", "is larger than 1048576 bytes"),
+])
+def test_an_entry_planted_with_a_digest_name_is_tampering_reported_never_waited_on(
+        published, ledger_dir, kind, problem):
+    plant(published, kind)
+    done = run_cli("verify", "--data-dir", str(ledger_dir), "--digests", str(published),
+                   "--public-key", str(ledger_dir.parent / "ledger.pem"))
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"file {PLANTED} {problem}" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_a_published_file_replaced_by_a_fifo_stops_neither_digest_nor_serve(
+        published, ledger_dir):
+    from tests.server.conftest import ROOT_ENV, ServerProcess
+    first = files(published)[0]
+    first.unlink()
+    os.mkfifo(first)
+    done = run_cli("digest", "--data-dir", str(ledger_dir), "--digest-dir", str(published))
+    assert done.returncode == 1, done.stderr
+    assert f"{first} is not a regular file; not published again" in done.stderr
+    server = ServerProcess(ledger_dir, ROOT_ENV, ["--digest-dir", str(published)]).start()
+    server.stop()
+    assert f"warning: {first} is not a regular file; not published again" in server.stderr()
 
 
 # ---- serve --digest-dir ------------------------------------------------------------------------
