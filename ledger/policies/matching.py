@@ -138,9 +138,14 @@ class Wildcard:
     def matches(self, value: str) -> bool:
         if self.ignore_case:
             value = value.lower()
-        first, last = self.pieces[0], self.pieces[-1]
-        if len(self.pieces) == 1:
+        pieces = self.pieces
+        first, last = pieces[0], pieces[-1]
+        if len(pieces) == 1:
+            if first.any_one is None:
+                return value == first.text
             return len(value) == len(first.text) and first.at(value, 0)
+        if len(pieces) == 2 and not first.text and not last.text:
+            return True  # `*`
         end = len(value) - len(last.text)
         if end < len(first.text) or not first.at(value, 0) or not last.at(value, end):
             return False
@@ -221,8 +226,12 @@ class ArnPatterns:
             if parts is None:
                 return True
             arn_parts = arn.split(":", len(parts) - 1)
-            if len(arn_parts) == len(parts) and all(
-                    part.matches(text) for part, text in zip(parts, arn_parts)):
+            if len(arn_parts) != len(parts):
+                continue
+            for part, text in zip(parts, arn_parts):
+                if not part.matches(text):
+                    break
+            else:
                 return True
         return False
 
