@@ -14,6 +14,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
+from ledger.errors import LedgerError
 from ledger.principals import Principals
 from tests.authorization.conftest import allow, deny, policy
 from tests.server.conftest import AuditLog, ServerProcess, make_client, signed_request
@@ -239,3 +240,14 @@ def test_every_line_the_ledger_logs_on_the_server_s_stderr_is_json():
     lines = done.stderr.splitlines()
     assert [json.loads(line)["logger"] for line in lines] == [
         "ledger.application", "projections.read_models"]
+
+
+def test_a_role_is_an_assumed_role_to_principal_type_guardrails(world):
+    """Through the library: a role's calls carry `AssumedRole`, the value IAM gives sessions."""
+    world.as_system("CreateSecret", Name="deploy/key", SecretString="k")
+    world.grant("deployer", allow(f"{SM}:GetSecretValue"),
+                deny(f"{SM}:GetSecretValue",
+                     Condition={"StringEquals": {"aws:PrincipalType": "AssumedRole"}}))
+    with pytest.raises(LedgerError) as refused:
+        world.call("deployer", "GetSecretValue", SecretId="deploy/key")
+    assert refused.value.code == "AccessDeniedException"
