@@ -8,6 +8,7 @@ fail as a whole; the handler then re-runs on fresh state, so no version or label
 from __future__ import annotations
 
 import copy
+import hmac
 import logging
 import random
 import time
@@ -32,7 +33,11 @@ from ledger.errors import (
 from ledger.events import SecretCreated
 from ledger.group_commit import GroupCommit
 from ledger.keys import envelope
-from ledger.keys.keystore import KeyStoreChanges
+from ledger.keys import erasure, secret_keys
+from ledger.keys.key_files import KeyFiles
+from ledger.keys.keystore import DataKey, KeyStoreChanges
+from ledger.keys.kms_key import KmsKey
+from ledger.keys.secret_keys import SecretKeys
 from ledger.keys.local_kms import LocalKms
 from ledger.integrity.digest import Digest
 from ledger.integrity.service import LedgerIntegrity
@@ -62,6 +67,7 @@ from ledger.events import SecretDeleted, VersionRemoved
 log = logging.getLogger(__name__)
 HANDLERS = {**WRITE_HANDLERS, **READ_HANDLERS, **RESOURCE_POLICY_HANDLERS}
 MAX_ATTEMPTS = 50
+KEY_FILES_DIR = "keys"
 
 
 class SecretsLedger(Application):
@@ -83,6 +89,8 @@ class SecretsLedger(Application):
         self.root_key_fingerprint = root_key_fingerprint(root_key)
         self.kms = LocalKms(self.repository, self.key_store, root_key,
                             self.config.region, self.config.account_id, self.save)
+        self.secret_keys = SecretKeys(self.key_store, self.kms.wrap_material,
+                                      self.kms.unwrap_material)
         signing_key = (read_signing_key_file(self.config.signing_key_file)
                        if self.config.signing_key_file is not None else None)
         self.integrity = LedgerIntegrity(
@@ -102,6 +110,23 @@ class SecretsLedger(Application):
         # Durable stores only: in memory there is no commit cost to share. None turns it off.
         self.group_commit = (GroupCommit(self.recorder) if self.config.backend != "memory"
                              else None)
+        self.finish_erasures()
+
+    def finish_erasures(self) -> list[str]:
+        """Erase key record files a crash left after their deletion committed (see
+        `ledger.keys.erasure`); returns their names. Elsewhere records go with the rows."""
+        files = getattr(self.recorder, "key_files", None)
+        return [] if files is None else erasure.finish(self.recorder, files, self._kms_key)
+
+    def pending_erasures(self) -> list[str]:
+        files = getattr(self.recorder, "key_files", None)
+        return [] if files is None else erasure.pending(self.recorder, files, self._kms_key)
+
+    def _kms_key(self, key_id: str) -> KmsKey | None:
+        try:
+            return load(self.repository, KmsKey.id_for(key_id))
+        except AggregateNotFoundError:
+            return None
 
     def construct_recorder(self) -> ApplicationRecorder:
         if self.config.backend == "memory":
@@ -109,6 +134,8 @@ class SecretsLedger(Application):
         recorder = super().construct_recorder()
         if isinstance(recorder, SQLiteLedgerRecorder):
             use_statement_cache(recorder.datastore)
+            if self.config.data_dir is not None:
+                recorder.key_files = KeyFiles(self.config.data_dir / KEY_FILES_DIR)
         return recorder
 
     # ---- the API -------------------------------------------------------------------------
@@ -220,10 +247,12 @@ class SecretsLedger(Application):
                 now=call.now, read_only=True, resources=[],
                 error_code=AccessDeniedException.code, error_message=message))
         changes = outcome.key_changes
+        self.secret_keys.seal_data_keys(changes)
         for aggregate in outcome.aggregates:
             _collect_shredding(aggregate, changes)
             records += _cleanup_records(aggregate, call.now)
         self._store([*outcome.aggregates, *records], changes)
+        self.secret_keys.remember_committed(changes)
         self.integrity.write_digest_if_due()
         for aggregate in outcome.aggregates:
             if isinstance(aggregate, Secret) and self.repository.cache is not None:
@@ -271,8 +300,32 @@ class SecretsLedger(Application):
     def new_token(self) -> str:
         return str(self.new_id())
 
-    def fingerprint(self, value: Plaintext) -> str:
-        return envelope.fingerprint(self.kms.audit_hmac_key(), value.value_type, value.data)
+    def fingerprint(self, secret: Secret, value: Plaintext, changes: KeyStoreChanges) -> str:
+        """A new version's fingerprint, keyed by its secret's own record (made if need be)."""
+        key = self.secret_keys.for_write(secret.id.hex, changes, secret.versions)
+        return secret_keys.fingerprint(key, value.value_type, value.data)
+
+    def same_value(self, secret: Secret, version_id: str, value: Plaintext) -> bool:
+        """Whether `value` is that version's value, compared by a fingerprint made the way the
+        version's was: with the secret's record, or for versions from before per-secret keys
+        with the global key, or, once that key is retired, by opening the version."""
+        sealed = secret.versions[version_id].sealed
+        if secret_keys.is_per_secret(sealed.fingerprint):
+            key = self.secret_keys.find(secret.id.hex)
+            found = key and secret_keys.fingerprint(key, value.value_type, value.data)
+        elif (legacy := self.kms.global_fingerprint_key()) is not None:
+            found = envelope.fingerprint(legacy, value.value_type, value.data)
+        else:
+            stored = values.unseal(self.kms, self.data_key(secret.id.hex, version_id),
+                                   secret.arn, version_id, sealed)
+            return stored.value_type == value.value_type and \
+                hmac.compare_digest(stored.data, value.data)
+        return found == sealed.fingerprint
+
+    def data_key(self, secret_hex: str, version_id: str) -> DataKey | None:
+        """A version's data key as its KMS key wrapped it, or None once destroyed."""
+        row = self.key_store.data_key(secret_hex, version_id)
+        return None if row is None else self.secret_keys.open_data_key(secret_hex, version_id, row)
 
     def name_index(self, name: str, for_update: bool = False) -> SecretName | None:
         """The index entry of a name; a private copy only when the caller will change it."""
@@ -352,17 +405,20 @@ class SecretsLedger(Application):
         """End every recovery window and key pending window that has passed; returns the ARNs
         of the secrets and keys deleted. Each deletion is a service event in the audit trail."""
         now, purged = self.now(), []
+        self.finish_erasures()
         for secret in self.all_secrets():
             if secret.deletion is None or secret.deletion.delete_after > now:
                 continue
             fields = self._service_context("EndSecretVersionDelete")
             index = self.finish_deletion(secret, now, fields)
-            changes = KeyStoreChanges(shred_secrets=[secret.id.hex])
+            changes = KeyStoreChanges()
+            secret_keys.shred(changes, secret.id.hex)
             try:
                 self.save(secret, index, _service_record(fields, now, secret.arn),
                           key_changes=changes)
             except IntegrityError:
                 continue  # restored or purged concurrently: the next run decides again
+            self.secret_keys.remember_committed(changes)
             purged.append(secret.arn)
         for key in self.kms.all_keys():
             if not key.deletion_due(now):
@@ -422,7 +478,7 @@ def _collect_shredding(aggregate: Any, changes: KeyStoreChanges) -> None:
         if isinstance(event, VersionRemoved):
             changes.shred_versions.append((aggregate.id.hex, event.version_id))
         elif isinstance(event, SecretDeleted):
-            changes.shred_secrets.append(aggregate.id.hex)
+            secret_keys.shred(changes, aggregate.id.hex)
 
 
 def public_parameters(operation: str, request: dict[str, Any]) -> dict[str, Any]:

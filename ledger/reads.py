@@ -51,7 +51,7 @@ def _read_value(call: Call, secret: Secret, version_id: str | None,
         raise InvalidRequestException(MARKED_FOR_DELETION)
     version = _select_version(secret, version_id, stage)
     ledger = call.ledger
-    data_key = ledger.key_store.data_key(secret.id.hex, version.version_id)
+    data_key = ledger.data_key(secret.id.hex, version.version_id)
     if data_key is not None and data_key.key_arn != version.sealed.key_arn and call.grant:
         # re-encrypted since this copy was read: the key that will open it is not the one the
         # call was authorized for, so it is asked about too

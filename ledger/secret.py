@@ -117,15 +117,14 @@ class Secret(Aggregate):
         existing = self.versions.get(version_id)
         return existing is not None and existing.created_by == caller_arn
 
-    def check_token(self, version_id: str, fingerprint: str, caller_arn: str) -> bool:
+    def check_token(self, version_id: str, same_value: bool, caller_arn: str) -> bool:
         """True when the caller who made the version sends its token and value again: an
         idempotent retry. A token in use otherwise is refused, and for anyone but that caller
         whatever the value: the answer would tell them whether a guess equals a value they
         may write but not read."""
         if version_id not in self.versions:
             return False
-        if (not self.made_by(version_id, caller_arn)
-                or self.versions[version_id].sealed.fingerprint != fingerprint):
+        if not self.made_by(version_id, caller_arn) or not same_value:
             raise ResourceExistsException(
                 f"You can't use ClientRequestToken {version_id} because that value is already in "
                 f"use for a version of secret {self.arn}.")

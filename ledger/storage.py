@@ -5,16 +5,22 @@ crash can never leave a version without its key or a key without its version.
 """
 from __future__ import annotations
 
+import dataclasses
+import logging
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import IntegrityError, StoredEvent
 from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 
 from ledger.integrity.chain import INTEGRITY_DDL, MemoryIntegrityTables, record_sqlite
+from ledger.keys.key_files import KeyFiles
 from ledger.keys.keystore import DataKey, KeyStoreChanges
+from ledger.sqlite_pool import LOCK_TIMEOUT_SECONDS
+
+log = logging.getLogger(__name__)
 
 KEYSTORE_DDL = [
     "CREATE TABLE IF NOT EXISTS key_materials (name TEXT PRIMARY KEY, wrapped BLOB NOT NULL)",
@@ -67,6 +73,11 @@ class SqlKeyStore:
                           [(s,) for s in changes.shred_secrets])
 
     def material(self, name: str) -> bytes | None:
+        files = getattr(self, "key_files", None)
+        if files is not None and files.holds(name):
+            found = files.read(name)
+            if found is not None:
+                return found  # else a key made before key records moved to files
         with self._key_store_transaction(False) as c:
             c.execute("SELECT wrapped FROM key_materials WHERE name = ?", (name,))
             row = c.fetchone()
@@ -110,6 +121,8 @@ def shreds(changes: KeyStoreChanges | None) -> bool:
 
 
 class SQLiteLedgerRecorder(SqlKeyStore, SQLiteApplicationRecorder):
+    key_files: KeyFiles | None = None  # set by the application when the ledger has a directory
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *KEYSTORE_DDL, *INTEGRITY_DDL]
 
@@ -122,17 +135,72 @@ class SQLiteLedgerRecorder(SqlKeyStore, SQLiteApplicationRecorder):
 
     def insert_events(self, stored_events: Sequence[StoredEvent],
                       **kwargs: Any) -> Sequence[int] | None:
+        """Key records that live in files are written before the events commit and erased
+        after; the database transaction carries the rest."""
+        changes: KeyStoreChanges | None = kwargs.get("key_changes")
+        if changes and self.key_files is not None:
+            kwargs["key_changes"] = self._write_files(changes, self.key_files)
         ids = super().insert_events(stored_events, **kwargs)
-        if shreds(kwargs.get("key_changes")):
-            self.checkpoint()  # destroyed keys must not survive in old WAL frames either
+        if changes and changes.rewrapped and self.key_files is not None:
+            self._rewrap_files(changes.rewrapped, self.key_files)
+        if shreds(changes):
+            if self.key_files is not None:
+                self.erase_files(changes.shred_materials)
+            self.checkpoint()  # rows deleted from the tables: drop old WAL frames if no one reads
         return ids
 
+    @staticmethod
+    def _write_files(changes: KeyStoreChanges, files: KeyFiles) -> KeyStoreChanges:
+        in_files = {n: w for n, w in changes.materials.items() if files.holds(n)}
+        for name, wrapped in in_files.items():
+            try:
+                files.create(name, wrapped)
+            except FileExistsError:
+                raise IntegrityError(f"key record {name} already exists") from None
+        if not in_files:
+            return changes
+        rest = {n: w for n, w in changes.materials.items() if n not in in_files}
+        return dataclasses.replace(changes, materials=rest)
+
+    @staticmethod
+    def _rewrap_files(rewrapped: dict[str, tuple[bytes, bytes]], files: KeyFiles) -> None:
+        """A root key rotation's records in files, swapped after its event commits: a crash
+        in between leaves them under the old key, and running the rotation again finishes."""
+        for name, (old, new) in rewrapped.items():
+            if files.holds(name) and files.read(name) == old:
+                files.replace(name, new)
+
+    def all_materials(self) -> dict[str, bytes]:
+        """Rows and key record files alike (what a root key rotation re-wraps)."""
+        found = super().all_materials()
+        if self.key_files is not None:
+            for name in self.key_files.names():
+                wrapped = self.key_files.read(name)
+                if wrapped is not None:
+                    found[name] = wrapped
+        return dict(sorted(found.items()))
+
+    def erase_files(self, names: Sequence[str]) -> None:
+        assert self.key_files is not None
+        for name in names:
+            if self.key_files.holds(name):
+                try:
+                    self.key_files.erase(name)
+                except OSError as error:  # committed: the next open finishes it (application)
+                    log.error("erasing key record %s failed: %s", name, type(error).__name__)
+
     def checkpoint(self) -> bool:
-        """Copy the WAL into the database file and truncate it; False if readers held it."""
-        with self.datastore.get_connection(commit=True) as connection:
+        """Copy the WAL into the database file and truncate it, without waiting: False at
+        once if a reader or writer holds it (the next shred or upkeep tries again)."""
+        with self.datastore.get_connection(commit=False) as connection:
             cursor = connection.cursor()
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            busy = cursor.fetchone()[0]
+            cursor.execute("PRAGMA busy_timeout = 0")
+            try:
+                cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                busy = cursor.fetchone()[0]
+            finally:
+                wait = self.datastore.pool.lock_timeout or LOCK_TIMEOUT_SECONDS
+                cursor.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
         return busy == 0
 
     def _key_store_transaction(self, commit: bool) -> AbstractContextManager[Any]:
@@ -158,7 +226,6 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
         with self._database_lock:
             changes: KeyStoreChanges | None = kwargs.get("key_changes")
             if changes and set(changes.materials) & set(self._materials):
-                from eventsourcing.persistence import IntegrityError
                 raise IntegrityError("key material already recorded")
             ids = super()._insert_events(stored_events, **kwargs)
             assert ids is not None

@@ -56,11 +56,21 @@ def _version_token(call: Call) -> str:
     return call.request.get("ClientRequestToken") or call.ledger.new_token()
 
 
+def _is_retry(call: Call, secret: Secret, token: str, value: values.Plaintext) -> bool:
+    """True when the caller who made the token's version sends the same value again (an
+    idempotent retry); ResourceExistsException when the token is in use otherwise."""
+    caller_arn = call.context.caller.arn
+    same = (secret.made_by(token, caller_arn)  # for anyone else the answer is no, unasked
+            and call.ledger.same_value(secret, token, value))
+    return secret.check_token(token, same, caller_arn)
+
+
 def _add_value(call: Call, secret: Secret, outcome: Outcome, value: values.Plaintext,
-               fingerprint: str, version_id: str, stages: list[str] | None) -> list[str]:
+               version_id: str, stages: list[str] | None) -> list[str]:
     """Seal a new version under the secret's key and record it. The key is asked about again
     as found now: an alias re-pointed since the call was authorized names another key."""
     ledger = call.ledger
+    fingerprint = ledger.fingerprint(secret, value, outcome.key_changes)
     key = ledger.kms.key_for_secret(secret.kms_key_id, call.now, call.event_context)
     if call.grant is not None:
         call.grant.require_key(KMS_GENERATE_DATA_KEY, key.arn, secret.arn)
@@ -87,9 +97,8 @@ def create_secret(call: Call) -> Outcome:
         if existing.scheduled_for_deletion:
             raise InvalidRequestException("You can't create this secret because a secret with "
                                           "this name is already scheduled for deletion.")
-        caller_arn = call.context.caller.arn
-        if (value and token and existing.made_by(token, caller_arn)  # others learn nothing
-                and existing.check_token(token, ledger.fingerprint(value), caller_arn)):
+        if (value and token and existing.made_by(token, call.context.caller.arn)  # others learn nothing
+                and _is_retry(call, existing, token, value)):
             response = {"ARN": existing.arn, "Name": name, "VersionId": token}
             return Outcome(response, resources=[existing.arn], audit_response={"arn": existing.arn})
         raise ResourceExistsException(f"The operation failed because the secret {name} already exists.")
@@ -107,7 +116,7 @@ def create_secret(call: Call) -> Outcome:
     outcome = Outcome({"ARN": arn, "Name": name}, resources=[arn], aggregates=[secret, index],
                       audit_response={"arn": arn})
     if value:
-        _add_value(call, secret, outcome, value, ledger.fingerprint(value), token, None)
+        _add_value(call, secret, outcome, value, token, None)
         outcome.response["VersionId"] = token
     return outcome
 
@@ -125,9 +134,9 @@ def update_secret(call: Call) -> Outcome:
     if request.get("KmsKeyId") is not None:
         _change_key(call, secret, outcome, request["KmsKeyId"] or None)
     if value is not None:
-        token, fingerprint = _version_token(call), ledger.fingerprint(value)
-        if not secret.check_token(token, fingerprint, call.context.caller.arn):
-            _add_value(call, secret, outcome, value, fingerprint, token, None)
+        token = _version_token(call)
+        if not _is_retry(call, secret, token, value):
+            _add_value(call, secret, outcome, value, token, None)
         outcome.response["VersionId"] = token
     return outcome
 
@@ -147,7 +156,7 @@ def _change_key(call: Call, secret: Secret, outcome: Outcome, kms_key_id: str | 
         return
     if not grant.may_use_key(KMS_ENCRYPT, key, secret.arn):
         return
-    moving = [(version, ledger.key_store.data_key(secret.id.hex, version.version_id))
+    moving = [(version, ledger.data_key(secret.id.hex, version.version_id))
               for version in secret.labelled_versions()]
     moving = [(v, data_key) for v, data_key in moving
               if data_key is not None and data_key.key_arn != key.arn]
@@ -167,12 +176,10 @@ def put_secret_value(call: Call) -> Outcome:
     token = _version_token(call)
     outcome = Outcome({"ARN": secret.arn, "Name": secret.name}, resources=[secret.arn],
                       aggregates=[secret], audit_response={"arn": secret.arn})
-    fingerprint = ledger.fingerprint(value)
-    if secret.check_token(token, fingerprint, call.context.caller.arn):
+    if _is_retry(call, secret, token, value):
         labels = secret.stages_of(token)
     else:
-        labels = _add_value(call, secret, outcome, value, fingerprint, token,
-                            request.get("VersionStages"))
+        labels = _add_value(call, secret, outcome, value, token, request.get("VersionStages"))
     outcome.response.update(VersionId=token, VersionStages=labels)
     return outcome
 

@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from ledger.calls import ApiCall
 from ledger.context import Caller, RequestContext
 from ledger.errors import MalformedPolicyDocumentException
 from ledger.keys.kms_key import DISABLED, ENABLED, PENDING_DELETION, KeyAlias, KmsKey
-from ledger.keys.local_kms import UnknownKey
+from ledger.keys.keystore import KeyStoreChanges
+from ledger.keys.local_kms import GLOBAL_FINGERPRINT_KEY, UnknownKey
 from ledger.loading import load
 from ledger.policies import PolicyKind, parse_policy
 from ledger.policies.key_policies import default_key_policy_json, managed_key_policy_json
@@ -57,6 +59,20 @@ class KeyAdmin:
 
     def keys(self) -> list[KmsKey]:
         return self.kms.all_keys()
+
+    def retire_fingerprint_key(self) -> bool:
+        """Destroy the global fingerprint key of a ledger from before per-secret keys (False if
+        there is none). Afterwards no one, `audit hash` included, can recognise the values of
+        versions written before the upgrade from their fingerprints; retries of those writes
+        are checked by opening the version instead. Recorded in the audit trail."""
+        if self.kms.global_fingerprint_key() is None:
+            return False
+        record = ApiCall.record(context=self._context("RetireFingerprintKey"),
+                                now=self.ledger.now(), read_only=False, resources=[])
+        self.ledger.save(record, key_changes=KeyStoreChanges(
+            shred_materials=[GLOBAL_FINGERPRINT_KEY]))
+        self.kms.forget_global_fingerprint_key()
+        return True
 
     def create(self, description: str = "", alias: str | None = None,
                policy: str | Mapping[str, Any] | None = None) -> KmsKey:

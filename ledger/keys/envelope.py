@@ -51,7 +51,9 @@ def opens(key: bytes, blob: bytes, aad: bytes) -> bool:
         return False
 
 
-def fingerprint(hmac_key: bytes, value_type: str, value: bytes) -> str:
-    """Keyed fingerprint, Vault audit-hash style: answers "was this value stored?" without it."""
+def fingerprint(hmac_key: bytes, value_type: str, value: bytes,
+                scheme: str = "hmac-sha256") -> str:
+    """Keyed fingerprint, Vault audit-hash style: answers "was this value stored?" without it.
+    `scheme` names the key's kind, so a fingerprint says which key can check it."""
     digest = hmac.new(hmac_key, value_type.encode() + b"\0" + value, hashlib.sha256).hexdigest()
-    return f"hmac-sha256:{digest}"
+    return f"{scheme}:{digest}"

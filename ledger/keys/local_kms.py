@@ -29,6 +29,7 @@ from ledger.keys.kms_key import (
 
 Save = Callable[..., Any]
 STATE_FRESHNESS = 1.0  # seconds
+GLOBAL_FINGERPRINT_KEY = "audit-hmac"
 
 
 class UnknownKey(Exception):
@@ -250,18 +251,24 @@ class LocalKms:
                                     "encrypt the secret value.")
         return envelope.seal(self._material(key), data_key, envelope.context_aad(context))
 
-    def audit_hmac_key(self) -> bytes:
-        """The fingerprint key: created once, kept in the key store, never in the log."""
+    def global_fingerprint_key(self) -> bytes | None:
+        """The fingerprint key of ledgers from before per-secret keys, kept only to check the
+        fingerprints of versions written then; None on newer ledgers and once retired."""
         with self._lock:
-            cached = self._materials.get("audit-hmac")
+            cached = self._materials.get(GLOBAL_FINGERPRINT_KEY)
         if cached is not None:
             return cached
-        wrapped = self._key_store.put_material_if_absent(
-            "audit-hmac", envelope.seal(self._root_key, envelope.new_key(), b"audit-hmac"))
-        key = envelope.open_sealed(self._root_key, wrapped, b"audit-hmac")
+        wrapped = self._key_store.material(GLOBAL_FINGERPRINT_KEY)
+        if wrapped is None:
+            return None
+        key = envelope.open_sealed(self._root_key, wrapped, GLOBAL_FINGERPRINT_KEY.encode())
         with self._lock:
-            self._materials["audit-hmac"] = key
+            self._materials[GLOBAL_FINGERPRINT_KEY] = key
         return key
+
+    def forget_global_fingerprint_key(self) -> None:
+        with self._lock:
+            self._materials.pop(GLOBAL_FINGERPRINT_KEY, None)
 
     def wrap_material(self, name: str, material: bytes) -> bytes:
         """Seal other key material (e.g. access-key secrets) under the root key, bound to `name`."""

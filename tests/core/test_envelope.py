@@ -23,7 +23,7 @@ def key(ledger, caller):
 
 @pytest.fixture
 def sealed(ledger, key) -> tuple[SealedValue, DataKey]:
-    return values.seal(ledger.kms, key, ARN, VERSION, SECRET, ledger.fingerprint(SECRET))
+    return values.seal(ledger.kms, key, ARN, VERSION, SECRET, "hmac-sha256-secret:" + "0" * 64)
 
 
 def unseal(ledger, data_key, sealed_value, arn=ARN, version=VERSION) -> values.Plaintext:
@@ -155,9 +155,17 @@ def test_fingerprint_is_keyed_and_separates_types():
     assert "same" not in text
 
 
-def test_ledger_fingerprint_is_stable_across_reopening(sqlite_ledger, tmp_path, clock):
+def test_a_secrets_fingerprints_are_stable_across_reopening_and_differ_between_secrets(
+        sqlite_ledger, tmp_path, clock, caller):
     from ledger.application import SecretsLedger
     from ledger.config import LedgerConfig
-    first = sqlite_ledger.fingerprint(SECRET)
+    for name in ("one", "two"):
+        sqlite_ledger.call("CreateSecret", {"Name": name, "SecretString": "same"}, caller)
+    prints = [v.sealed.fingerprint for name in ("one", "two")
+              for v in sqlite_ledger.find_secret(name).versions.values()]
+    assert prints[0] != prints[1] and all(p.startswith("hmac-sha256-secret:") for p in prints)
     reopened = SecretsLedger(LedgerConfig(data_dir=tmp_path / "data"), clock=clock)
-    assert reopened.fingerprint(SECRET) == first
+    one = reopened.find_secret("one")
+    version_id = next(iter(one.versions))
+    assert reopened.same_value(one, version_id, values.Plaintext("SecretString", b"same"))
+    assert not reopened.same_value(one, version_id, values.Plaintext("SecretString", b"other"))

@@ -67,7 +67,7 @@ def test_create_secret_events(session):
     assert moves(evts) == [("AWSCURRENT", None, v0)]
     created = evts[3]
     assert (created.version_id, created.value_type) == (v0, "SecretString")
-    assert created.fingerprint.startswith("hmac-sha256:")
+    assert created.fingerprint.startswith("hmac-sha256-secret:")
     assert created.key_arn == evts[0].arn
     record = evts[-1]
     assert record.resources == [response["ARN"]] and record.response == {"arn": response["ARN"]}

@@ -38,6 +38,11 @@ def every_file(directory: Path) -> list[Path]:
 
 
 def materials(db: Path) -> dict[str, bytes]:
+    """Every sealed key material: the key_materials rows and the key record files (keys/)."""
     with closing(sqlite3.connect(db)) as connection:
-        return {name: bytes(wrapped) for name, wrapped in
-                connection.execute("SELECT name, wrapped FROM key_materials")}
+        found = {name: bytes(wrapped) for name, wrapped in
+                 connection.execute("SELECT name, wrapped FROM key_materials")}
+    for path in sorted((db.parent / "keys").glob("*.key")):
+        kind, rest = path.name[:-len(".key")].split(".", 1)
+        found[f"{kind}:{rest}"] = path.read_bytes()
+    return found

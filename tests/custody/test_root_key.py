@@ -38,7 +38,7 @@ def _reads_all(data: Path, *key_args: str, values: dict[str, str] = SECRETS) -> 
     assert {v["Name"]: v["SecretString"] for v in answer["SecretValues"]} == values
 
 
-def _opens(key: bytes, wrapped: bytes, name: str = "audit-hmac") -> bool:
+def _opens(key: bytes, wrapped: bytes, name: str) -> bool:
     try:
         AESGCM(key).decrypt(wrapped[:12], wrapped[12:], name.encode())
         return True
@@ -80,10 +80,11 @@ def test_with_the_root_key_outside_a_copy_of_the_data_directory_opens_no_value(t
     refused = cli("call", "--data-dir", str(copy), "GetSecretValue", '{"SecretId": "app/0"}')
     assert refused.returncode == 2 and "--root-key" in refused.stderr
     assert "Traceback" not in refused.stderr and not (copy / "root.key").exists()
-    wrapped = materials(copy / "ledger.db")["audit-hmac"]
+    name, wrapped = next((n, w) for n, w in materials(copy / "ledger.db").items()
+                         if n.startswith("secret:"))  # a secret's key record
     candidates = _candidate_keys(copy)
     assert len(candidates) > 10_000
-    assert not [c for c in candidates if _opens(c, wrapped)]
+    assert not [c for c in candidates if _opens(c, wrapped, name)]
     for token in {base64.b64encode(c).decode() for c in candidates
                   if base64.b64encode(c) in b"".join(p.read_bytes() for p in every_file(copy))}:
         tried = cli("call", "--data-dir", str(copy), "GetSecretValue", '{"SecretId": "app/0"}',
@@ -104,7 +105,8 @@ def test_after_rotation_the_old_root_key_opens_nothing_in_a_copy(tmp_path):
     before = materials(data / "ledger.db")
 
     rotation = _rotate(data, new_key)
-    assert rotation["RewrappedKeyMaterials"] == len(before) == 4  # KMS key, fingerprint key, access key, signing key
+    # KMS key, the two secrets' key records, access key, signing key
+    assert rotation["RewrappedKeyMaterials"] == len(before) == 5
     assert rotation["ErasedOldRootKeyFile"] and not (data / "root.key").exists()
 
     copy = steal(data, tmp_path / "copy")
@@ -113,7 +115,8 @@ def test_after_rotation_the_old_root_key_opens_nothing_in_a_copy(tmp_path):
     everything = b"".join(p.read_bytes() for p in every_file(copy))
     for name, wrapped in before.items():  # no old wrapping survives, in any page or the WAL
         assert wrapped not in everything, name
-    assert not _opens(old_key, after["audit-hmac"])
+    record = next(n for n in after if n.startswith("secret:"))
+    assert _opens(old_key, before[record], record) and not _opens(old_key, after[record], record)
     refused = cli("call", "--data-dir", str(copy), "GetSecretValue", '{"SecretId": "app/0"}',
                   env={"LEDGER_ROOT_KEY": base64.b64encode(old_key).decode()})
     assert refused.returncode == 2 and rotation["NewRootKeyFingerprint"] in refused.stderr

@@ -49,8 +49,9 @@ def test_verify_names_a_garbage_signing_key_row_as_tampering(data_dir, capsys, g
     assert "--public-key" in err and len(err.strip().splitlines()) == 1
 
 
-def test_a_garbage_key_row_met_by_another_command_is_one_line(data_dir, capsys, monkeypatch):
-    set_material(data_dir, "audit-hmac", b"\x01" * 60)
+def test_a_garbage_key_record_met_by_another_command_is_one_line(data_dir, capsys, monkeypatch):
+    record = next((data_dir / "keys").glob("secret.*.key"))
+    record.write_bytes(b"\x01" * 92)
     monkeypatch.setattr(sys, "stdin", open(os.devnull))  # noqa: SIM115 (closed by pytest)
     code, _, err = run(capsys, "audit", "hash", "--value-stdin", "--data-dir", str(data_dir))
     assert code == 1

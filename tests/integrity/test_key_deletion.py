@@ -19,6 +19,10 @@ from tests.integrity.test_shredding import VICTIM, api_calls, files_holding, sea
 
 
 def wrapped_material(data_dir, key_id: str) -> bytes | None:
+    """The key's sealed material: its file under keys/, or a row for keys made before those."""
+    path = data_dir / "keys" / f"kms.{key_id}.key"
+    if path.exists():
+        return path.read_bytes()
     with closing(sqlite3.connect(data_dir / "ledger.db")) as db:
         row = db.execute("SELECT wrapped FROM key_materials WHERE name = ?",
                          (f"kms:{key_id}",)).fetchone()

@@ -75,7 +75,7 @@ def test_value_carrying_writes_carry_the_version_fingerprint_and_nothing_else_do
         value_hash = (record.get("additionalEventData") or {}).get("secretValueHash")
         if record["eventName"] in ("CreateSecret", "PutSecretValue") and "errorCode" not in record:
             assert value_hash == fingerprints[record["requestID"]]
-            assert value_hash.startswith("hmac-sha256:") and len(value_hash) == 12 + 64
+            assert value_hash.startswith("hmac-sha256-secret:") and len(value_hash) == 19 + 64
         else:
             assert value_hash is None, record["eventName"]
 

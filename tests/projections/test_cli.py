@@ -67,7 +67,8 @@ def test_audit_hash_finds_the_calls_that_stored_a_candidate(data_dir, capsys):
     status, out, _ = run(capsys, "audit", "hash", "--data-dir", data_dir, "--value-stdin",
                       stdin=b"Cli-value-0002\n")
     found = json.loads(out)
-    assert status == 0 and found["fingerprint"].startswith("hmac-sha256:")
+    assert status == 0 and [f.split(":")[0] for f in found["fingerprints"]] == [
+        "hmac-sha256-secret"]
     assert [e["EventName"] for e in found["records"]] == ["PutSecretValue"]
     assert len(found["versions"]) == 1
     assert "Cli-value-0002" not in out

@@ -72,10 +72,12 @@ class Evidence:
             self.texts.append((f"{where}: response", repr(error.response)))
 
     def snapshot(self, label: str, data_dir: Path) -> None:
-        """The data directory as it is now, -wal and -shm included, while writers have it."""
-        for path in sorted(data_dir.iterdir()):
+        """The data directory as it is now, -wal, -shm and key files included, while writers
+        have it."""
+        for path in sorted(data_dir.rglob("*")):
             if path.is_file():
-                self.snapshots.append((f"{label}:{path.name}", path.read_bytes()))
+                name = path.relative_to(data_dir)
+                self.snapshots.append((f"{label}:{name}", path.read_bytes()))
 
 
 def _expect_error(evidence: Evidence, where: str, code: str, action: Any) -> None:

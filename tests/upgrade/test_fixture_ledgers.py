@@ -14,7 +14,8 @@ import pytest
 from ledger.application import SecretsLedger
 from ledger.config import LedgerConfig
 from ledger.context import Caller
-from ledger.errors import ResourceNotFoundException
+from ledger.errors import ResourceExistsException, ResourceNotFoundException
+from projections import audit_hash
 from tools.cli import main
 from tools.fixtures.write_ledger import SHREDDED, VALUES
 
@@ -54,6 +55,11 @@ def test_an_old_ledger_opens_and_reads_every_live_value(old_ledger):
                     Caller.system())
         assert ledger.call("GetSecretValue", {"SecretId": "app/api"},
                            Caller.system())["SecretString"] == "fixture-api-v2"
+        # that write gave the secret its key record and re-wrapped its older rows under it
+        secret = ledger.find_secret("app/api")
+        assert ledger.secret_keys.find(secret.id.hex) is not None
+        assert ledger.call("GetSecretValue", {"SecretId": "app/api", "VersionStage": "AWSPREVIOUS"},
+                           Caller.system())["SecretString"] == VALUES["app/api"]
     finally:
         ledger.close()
 
@@ -86,3 +92,53 @@ def test_an_old_ledger_copied_with_open_modes_is_made_private_on_open(old_ledger
     SecretsLedger(LedgerConfig(data_dir=data_dir, digest_interval=None)).close()
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
     assert {stat.S_IMODE(p.stat().st_mode) for p in data_dir.iterdir()} == {0o600}
+
+
+def test_an_old_ledger_keeps_its_idempotent_retries_with_the_global_fingerprint_key(old_ledger):
+    """Versions written before per-secret keys were fingerprinted with the one global key: a
+    retry of their write (same token) must still be told apart from a clash (other value)."""
+    data_dir, _ = old_ledger
+    ledger = SecretsLedger(LedgerConfig(data_dir=data_dir, digest_interval=None))
+    try:
+        name, value = next(iter(VALUES.items()))
+        current = ledger.call("GetSecretValue", {"SecretId": name}, Caller.system())
+        retry = {"SecretId": name, "ClientRequestToken": current["VersionId"]}
+        answer = ledger.call("PutSecretValue", {**retry, "SecretString": value}, Caller.system())
+        assert answer["VersionId"] == current["VersionId"]
+        with pytest.raises(ResourceExistsException):
+            ledger.call("PutSecretValue", {**retry, "SecretString": value + "-other"},
+                        Caller.system())
+        assert len(ledger.find_secret(name).versions) == len(
+            ledger.call("ListSecretVersionIds", {"SecretId": name}, Caller.system())["Versions"])
+    finally:
+        ledger.close()
+
+
+def test_retiring_the_global_fingerprint_key_ends_old_fingerprint_checks_but_not_retries(
+        old_ledger, capsys):
+    data_dir, _ = old_ledger
+    name, value = next(iter(VALUES.items()))
+
+    def stored(ledger: SecretsLedger) -> bool:
+        prints = audit_hash.fingerprints_of(ledger, "SecretString", value.encode())
+        return bool(audit_hash.find(ledger, prints)["records"])
+
+    ledger = SecretsLedger(LedgerConfig(data_dir=data_dir, digest_interval=None))
+    assert stored(ledger)  # written before the upgrade: recognised with the global key
+    ledger.close()
+    assert main(["keys", "retire-fingerprint-key", "--data-dir", str(data_dir)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"Retired": True}
+    ledger = SecretsLedger(LedgerConfig(data_dir=data_dir, digest_interval=None))
+    try:
+        assert ledger.key_store.material("audit-hmac") is None
+        assert not stored(ledger)
+        current = ledger.call("GetSecretValue", {"SecretId": name}, Caller.system())
+        retry = {"SecretId": name, "ClientRequestToken": current["VersionId"]}
+        assert ledger.call("PutSecretValue", {**retry, "SecretString": value},
+                           Caller.system())["VersionId"] == current["VersionId"]
+        with pytest.raises(ResourceExistsException):
+            ledger.call("PutSecretValue", {**retry, "SecretString": "other"}, Caller.system())
+    finally:
+        ledger.close()
+    assert main(["keys", "retire-fingerprint-key", "--data-dir", str(data_dir)]) == 0
+    assert json.loads(capsys.readouterr().out) == {"Retired": False}

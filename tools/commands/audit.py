@@ -185,7 +185,7 @@ def run_hash(args: argparse.Namespace) -> int:
             data = data[:-2] if data.endswith(b"\r\n") else data[:-1]
         value_type = audit_hash.STRING
     ledger = open_ledger(args)
-    fingerprint = audit_hash.fingerprint_of(ledger, value_type, data)
+    fingerprints = audit_hash.fingerprints_of(ledger, value_type, data)
     del data
-    print_json(audit_hash.find(ledger, fingerprint))
+    print_json(audit_hash.find(ledger, fingerprints))
     return 0

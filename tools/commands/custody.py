@@ -59,11 +59,6 @@ def run_rotate(args: argparse.Namespace) -> int:
         print(f"root-key rotate: {args.new_root_key} is inside the data directory; a root key "
               "there travels with every copy of it", file=sys.stderr)
         return 2
-    if any((data_dir / "keys").glob("*.key")):
-        print("root-key rotate: key records under DATA_DIR/keys are sealed under the root key "
-              "and this version re-wraps only the key store's rows; nothing was changed",
-              file=sys.stderr)
-        return 1
     ledger = open_ledger(args)  # first: no new key file for a directory without a ledger
     try:
         new_key = (read_root_key_file(args.new_root_key) if args.new_root_key.exists()

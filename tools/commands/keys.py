@@ -8,6 +8,8 @@
     keys alias alias/NAME KEY                   create the alias, or move it to KEY
     keys policy put KEY DOCUMENT                JSON text, file://PATH, or - for stdin
     keys policy get KEY                         the key's policy (its default if none was put)
+    keys retire-fingerprint-key                 destroy the global fingerprint key of a ledger
+                                                from before per-secret keys (see README, Keys)
 
 Each change is an event in the log whose context names the system identity and the user agent
 `secrets-ledger-cli`.
@@ -45,6 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     alias = add_command(commands, "alias", "point an alias at a key", run_alias)
     alias.add_argument("alias")
     alias.add_argument("key")
+
+    add_command(commands, "retire-fingerprint-key", "destroy the fingerprint key of versions "
+                "written before per-secret keys", run_retire_fingerprint_key)
 
     policy = commands.add_parser("policy", help="put or get a key policy")
     policy_commands = policy.add_subparsers(dest="key_policy_command", required=True)
@@ -126,3 +131,9 @@ def run_put_policy(args: argparse.Namespace) -> int:
 
 def run_get_policy(args: argparse.Namespace) -> int:
     return _with_admin(args, lambda a: print_json(json.loads(a.get_policy(args.key))))
+
+
+def run_retire_fingerprint_key(args: argparse.Namespace) -> int:
+    def retire(admin: KeyAdmin) -> None:
+        print_json({"Retired": admin.retire_fingerprint_key()})
+    return _with_admin(args, retire)
