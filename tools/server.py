@@ -413,6 +413,8 @@ def run(app: Starlette, listener: Listener | None = None, log_level: str = "info
         server_log.warning({"event": "serving plain HTTP beyond loopback (--insecure-http): "
                                      "secret values cross the network unencrypted",
                             "host": listener.host})
+    if listener.tls:  # uvicorn, which does not start the TLS itself, will say http://
+        server_log.info({"event": "serving HTTPS", "host": listener.host, "port": listener.port})
     if threading.current_thread() is threading.main_thread():
         for stop_signal in (signal.SIGINT, signal.SIGTERM):
             signal.signal(stop_signal, _stopped)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -179,3 +180,21 @@ def test_a_key_that_does_not_match_the_certificate_is_refused(tmp_path, pki):
 def test_a_missing_certificate_file_is_refused(tmp_path, pki):
     assert_refused(serve(tmp_path, "--tls-cert", str(tmp_path / "none.pem"),
                          "--tls-key", str(pki[2])), tmp_path, "cannot use --tls-cert")
+
+
+def test_a_tls_key_other_users_can_read_is_refused(tmp_path, pki):
+    exposed = tmp_path / "exposed-key.pem"
+    exposed.write_bytes(pki[2].read_bytes())
+    exposed.chmod(0o644)
+    assert_refused(serve(tmp_path, "--tls-cert", str(pki[1]), "--tls-key", str(exposed)),
+                   tmp_path, "can be read by other users (mode 0644)")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can give a file to another user")
+def test_a_tls_key_owned_by_another_user_is_refused(tmp_path, pki):
+    foreign = tmp_path / "foreign-key.pem"
+    foreign.write_bytes(pki[2].read_bytes())
+    foreign.chmod(0o600)
+    os.chown(foreign, 65534, 65534)  # nobody: it could have replaced the key
+    assert_refused(serve(tmp_path, "--tls-cert", str(pki[1]), "--tls-key", str(foreign)),
+                   tmp_path, "not this user")

@@ -25,7 +25,9 @@ from ledger.principals import PrincipalError, Principals, new_key_pair
 from tools.commands.common import add_data_dir, data_dir_of, store_overrides
 from tools.commands.integrity import add_digest_dir
 from tools.forwarding import TrustedProxies, proxy_network
-from tools.transport import HEADER_TIMEOUT_SECONDS, MAX_CONNECTIONS, Listener, TransportError
+from tools.transport import (
+    HEADER_TIMEOUT_SECONDS, MAX_CONNECTIONS, MAX_CONNECTIONS_PER_PEER, Listener, TransportError,
+)
 
 KEY_ID_ENV = "LEDGER_ROOT_ACCESS_KEY_ID"
 SECRET_ENV = "LEDGER_ROOT_SECRET_ACCESS_KEY"
@@ -64,8 +66,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="seconds a connection has to send a request's headers before it "
                              "is closed (default: %(default)g)")
     parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
-                        help="open connections served at once; more are closed on arrival "
+                        help="open connections held at once, counted from acceptance; at the "
+                             "limit the one waiting longest for its request is closed "
                              "(default: %(default)d)")
+    parser.add_argument("--max-connections-per-peer", type=int,
+                        default=MAX_CONNECTIONS_PER_PEER,
+                        help="open connections held at once from one source address; all "
+                             "local clients share 127.0.0.1 (default: %(default)d)")
     add_digest_dir(parser)
     parser.add_argument("--refusal-interval", type=_at_least(0), default=60.0,
                         help="seconds refusals before authentication are counted per source "
@@ -98,7 +105,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from tools.server import create_app, run
 
     listener = Listener(args.host, args.port, args.tls_cert, args.tls_key, args.insecure_http,
-                        args.header_timeout, args.max_connections)
+                        args.header_timeout, args.max_connections,
+                        args.max_connections_per_peer)
     try:
         listener.check()
     except TransportError as error:
