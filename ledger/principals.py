@@ -24,6 +24,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -479,7 +480,9 @@ class RecentCredentials:
 
     Authenticating a request then costs no storage read in the common case. A key created or
     deleted by another process takes effect here within `freshness` seconds, as IAM changes
-    take a moment to reach every AWS endpoint.
+    take a moment to reach every AWS endpoint. Known and unknown key ids are kept apart, each
+    bounded and least recently used first out, so a client naming ever new unknown key ids
+    pushes out only other unknown ones, never the keys clients really use.
     """
 
     def __init__(self, principals: Principals, freshness: float = CREDENTIALS_FRESHNESS,
@@ -487,20 +490,26 @@ class RecentCredentials:
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self._principals, self._freshness, self._max = principals, freshness, max_entries
         self._monotonic = monotonic
-        self._recent: dict[str, tuple[float, tuple[Caller, str] | None]] = {}
+        self._known: OrderedDict[str, tuple[float, tuple[Caller, str] | None]] = OrderedDict()
+        self._unknown: OrderedDict[str, tuple[float, tuple[Caller, str] | None]] = OrderedDict()
         self._lock = threading.Lock()
 
     def __call__(self, access_key_id: str) -> tuple[Caller, str] | None:
         now = self._monotonic()
         with self._lock:
-            recent = self._recent.get(access_key_id)
-        if recent is not None and recent[0] > now:
-            return recent[1]
+            for cache in (self._known, self._unknown):
+                recent = cache.get(access_key_id)
+                if recent is not None and recent[0] > now:
+                    cache.move_to_end(access_key_id)
+                    return recent[1]
         found = self._principals.credentials(access_key_id)
         with self._lock:
-            if len(self._recent) >= self._max:
-                self._recent.clear()
-            self._recent[access_key_id] = (now + self._freshness, found)
+            self._known.pop(access_key_id, None)
+            self._unknown.pop(access_key_id, None)
+            cache = self._unknown if found is None else self._known
+            cache[access_key_id] = (now + self._freshness, found)
+            while len(cache) > self._max:
+                cache.popitem(last=False)
         return found
 
 

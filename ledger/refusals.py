@@ -8,8 +8,11 @@ the interval has passed the group becomes one audit record with its count and fi
 time. This is the one exception to "no audit record, no answer": a refusal is answered before
 its count is stored, so a crash loses at most the counts of the open intervals.
 
-The number of groups open at once is capped: refusals beyond it are counted in one group per
-error code with source and key id `*`, so varying the claimed key id buys no more records.
+One source address gets its own group for at most `MAX_KEY_IDS_PER_SOURCE` claimed key ids
+per interval; refusals naming further key ids are counted under key id `*` for that source,
+so rotating the claimed key id buys no more records. The number of groups open at once is
+capped too (many sources): refusals beyond it are counted in one group per error code with
+source and key id `*`.
 Pure bookkeeping, thread-safe, no I/O: the caller supplies the clock and stores the groups.
 """
 from __future__ import annotations
@@ -19,7 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 MAX_GROUPS = 1000
-FOLDED = "*"  # source IP and key id of the group that counts refusals beyond MAX_GROUPS
+MAX_KEY_IDS_PER_SOURCE = 8
+FOLDED = "*"  # key id (and source IP, beyond MAX_GROUPS) of a group counting many
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,12 @@ class RefusalTally:
     def add(self, key: RefusalKey, at: datetime, *, throttled: bool, request_id: str,
             message: str, user_agent: str, region: str | None) -> None:
         with self._lock:
+            if key not in self._open and key.access_key_id != FOLDED:
+                key_ids = {held.access_key_id for held in self._open
+                           if held.source_ip == key.source_ip}
+                if (key.access_key_id not in key_ids
+                        and len(key_ids - {FOLDED}) >= MAX_KEY_IDS_PER_SOURCE):
+                    key = replace(key, access_key_id=FOLDED)
             if key not in self._open and len(self._open) >= self.max_groups:
                 key = RefusalKey(FOLDED, FOLDED, key.error_code, "")
             group = self._open.get(key)

@@ -154,6 +154,32 @@ def test_a_flooder_is_throttled_while_a_signing_client_on_the_same_address_is_se
     assert sum(1 for r in forged if "errorCode" not in r) == 20  # the good client's calls
 
 
+def test_rotating_the_claimed_key_id_buys_neither_records_nor_an_escape_from_throttling(
+        tmp_path):
+    """200 requests, each naming a new unknown key id, from one address: past the first few
+    key ids they share one group and one bucket, so they are throttled and counted in a
+    handful of records; the client signing correctly from the same address is always served."""
+    server = ServerProcess(tmp_path / "data", ROOT_ENV, [
+        "--refusal-interval", "3600", "--refusal-burst", "5", "--refusal-rate", "0"]).start()
+    try:
+        good = make_client(server.url)
+        good.list_secrets()
+        before = log_position(server.data_dir)
+        codes = []
+        for number in range(200):
+            key_id = f"AKIAROTATING{number:08d}"
+            codes.append(signed_request(server.url, TARGET, "{}", key_id=key_id).json()["__type"])
+            if number % 20 == 0:
+                assert "SecretList" in good.list_secrets()
+        assert codes.count("ThrottlingException") >= 150
+        assert set(codes) == {"UnrecognizedClientException", "ThrottlingException"}
+    finally:
+        assert server.stop() == 0
+    refused = [e for e in log_events_after(server.data_dir, before)
+               if isinstance(e, ApiCallRecorded) and e.error_code]
+    assert len(refused) <= 10
+
+
 def test_refusals_after_authentication_stay_one_record_each(tmp_path):
     server = ServerProcess(tmp_path / "data", ROOT_ENV, ["--refusal-interval", "3600"]).start()
     audit = AuditLog(server.data_dir)
