@@ -39,7 +39,11 @@ def parse_time(text: str) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    try:  # in UTC, which a time at the calendar's edge with an offset may not fit
+        return moment.astimezone(timezone.utc) if moment.tzinfo else moment.replace(
+            tzinfo=timezone.utc)
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"not a time in years 1-9999 UTC: {text!r}") from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

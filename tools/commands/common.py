@@ -14,6 +14,19 @@ from ledger.application import SecretsLedger
 from ledger.config import LEDGER_FILE, STORES, LedgerConfig
 
 
+def int_between(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high` (a usage error, not a crash)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"not a whole number from {low} to {high}: {text}")
+        return value
+    return parse
+
+
 def add_data_dir(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", default=None,
                         help="ledger data directory (default: $LEDGER_DATA_DIR or ./ledger-data)")

@@ -16,7 +16,7 @@ from ledger.context import Caller
 from ledger.errors import LedgerError
 from projections.point_in_time import Bound, ledger_as_of, secret_as_of, value_as_of
 from tools.commands.audit import parse_time
-from tools.commands.common import add_data_dir, open_ledger, print_json
+from tools.commands.common import add_data_dir, int_between, open_ledger, print_json
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("secret", nargs="?", default=None, help="name or ARN (omit: everything)")
     when = parser.add_mutually_exclusive_group()
     when.add_argument("--at", type=parse_time, default=None, help="ISO 8601 time")
-    when.add_argument("--position", type=int, default=None, help="log position (notification id)")
+    when.add_argument("--position", type=int_between(0, 2**63 - 1), default=None, help="log position (notification id)")
     parser.add_argument("--show-value", action="store_true",
                         help="also print the value the label pointed at (an audited read)")
     parser.add_argument("--label", default="AWSCURRENT", help="label for --show-value")

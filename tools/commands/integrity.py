@@ -30,6 +30,7 @@ from ledger.integrity.store import IntegrityStore, SQLiteIntegrityStore
 from ledger.integrity.verify import UNPROVEN_GRACE, verify
 from ledger.keys.envelope import SealBroken
 from ledger.keys.rootkey import ROOT_KEY_ENV, ROOT_KEY_FILE
+from tools.commands.audit import parse_time
 from tools.commands.common import (
     add_data_dir, data_dir_of, existing_ledger_file, open_ledger, print_json, store_overrides,
 )
@@ -99,15 +100,23 @@ def _duration(text: str) -> timedelta:
     if not found or int(found[1]) == 0:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a duration: a positive number and s, m, h or d (90m, 2h, 1d)")
-    return timedelta(**{_UNITS[found[2]]: int(found[1])})
+    try:
+        return timedelta(**{_UNITS[found[2]]: int(found[1])})
+    except OverflowError:
+        raise argparse.ArgumentTypeError(f"{text!r} is too long a duration") from None
 
 
 def _moment(text: str) -> datetime:
+    """ISO 8601, or epoch seconds; one the calendar cannot hold is a usage error."""
     try:
-        return datetime.fromtimestamp(float(text), timezone.utc)
+        seconds = float(text)
     except ValueError:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return parse_time(text)
+    try:
+        return datetime.fromtimestamp(seconds, timezone.utc)
+    except (OverflowError, OSError, ValueError):  # inf, nan, 1e300
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: epoch seconds must fall in years 1-9999") from None
 
 
 def _open_store(args: argparse.Namespace) -> tuple[IntegrityStore, Any]:

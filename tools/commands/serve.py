@@ -22,7 +22,7 @@ from ledger.application import SecretsLedger
 from ledger.config import DEFAULT_ACCOUNT, LedgerConfig
 from ledger.integrity.publisher import PublishConflict
 from ledger.principals import PrincipalError, Principals, new_key_pair
-from tools.commands.common import add_data_dir, data_dir_of, store_overrides
+from tools.commands.common import add_data_dir, data_dir_of, int_between, store_overrides
 from tools.commands.integrity import add_digest_dir
 from tools.forwarding import TrustedProxies, proxy_network
 from tools.transport import (
@@ -39,15 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="serve the AWS Secrets Manager API over HTTP(S)")
     add_data_dir(parser)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=4566)
+    parser.add_argument("--port", type=int_between(0, 65535), default=4566)
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.add_argument("--account-id", default=os.environ.get("LEDGER_ACCOUNT_ID",
                                                                DEFAULT_ACCOUNT))
-    parser.add_argument("--purge-interval", type=float, default=300.0,
+    parser.add_argument("--purge-interval", type=_at_least(0), default=300.0,
                         help="seconds between runs that end passed recovery and key "
                              "pending windows (0: never)")
-    parser.add_argument("--body-timeout", type=float, default=None,
+    parser.add_argument("--body-timeout", type=_at_least(0), default=None,
                         help="seconds a client has to send a request body it declared "
                              "(default: 30); then 408 RequestTimeoutException")
     parser.add_argument("--keep-previous-root-key", action="store_true",
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tls-key", metavar="PEM", help="the certificate's private key file")
     parser.add_argument("--insecure-http", action="store_true",
                         help="allow plain HTTP on a non-loopback --host (refused otherwise)")
-    parser.add_argument("--header-timeout", type=float, default=HEADER_TIMEOUT_SECONDS,
+    parser.add_argument("--header-timeout", type=_at_least(0), default=HEADER_TIMEOUT_SECONDS,
                         help="seconds a connection has to send a request's headers before it "
                              "is closed (default: %(default)g)")
     parser.add_argument("--max-connections", type=int, default=MAX_CONNECTIONS,
