@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import json
+import stat
 import sys
 
 import pytest
@@ -61,6 +62,31 @@ def test_audit_export_both_formats(data_dir, tmp_path, capsys):
                                                  "CreateSecret"]
     status, out, _ = run(capsys, "audit", "export", "--data-dir", data_dir, "--format", "jsonl")
     assert [json.loads(line) for line in out.splitlines()] == records
+
+
+def test_audit_export_over_a_world_readable_file_leaves_a_private_one(data_dir, tmp_path,
+                                                                     capsys):
+    """A file another user could read (or made readable in advance) does not keep its mode."""
+    out_file = tmp_path / "trail.json"
+    out_file.write_text("old")
+    out_file.chmod(0o644)
+    assert run(capsys, "audit", "export", "--data-dir", data_dir, "--output", str(out_file))[0] == 0
+    assert stat.S_IMODE(out_file.stat().st_mode) == 0o600
+    assert json.loads(out_file.read_text())["Records"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_audit_export_to_a_symbolic_link_is_refused_not_followed(data_dir, tmp_path, capsys):
+    """A link planted at the output name would send the trail wherever it points."""
+    target = tmp_path / "elsewhere"
+    target.write_text("untouched")
+    (tmp_path / "trail.json").symlink_to(target)
+    status, _, err = run(capsys, "audit", "export", "--data-dir", data_dir,
+                         "--output", str(tmp_path / "trail.json"))
+    assert status == 2
+    link = tmp_path / "trail.json"
+    assert err.strip() == f"audit export: {link} is a symbolic link; not followed"
+    assert target.read_text() == "untouched"
 
 
 def test_audit_hash_finds_the_calls_that_stored_a_candidate(data_dir, capsys):

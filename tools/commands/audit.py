@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -170,14 +173,30 @@ def run_export(args: argparse.Namespace) -> int:
 
     if args.output is None:
         count = write(sys.stdout)
+    elif args.output.is_symlink():
+        print(f"audit export: {args.output} is a symbolic link; not followed", file=sys.stderr)
+        return 2
     else:
-        with open(args.output, "w", encoding="utf-8") as out:
-            count = write(out)
+        count = _write_new_private_file(args.output, write)
     print(f"exported {count} records", file=sys.stderr)
     if unproven:
         _unproven_note("export", len(unproven), f"the last: log positions {unproven[0]}-"
                                                 f"{unproven[-1]}")
     return 0
+
+
+def _write_new_private_file(path: Path, write: Callable[[Any], int]) -> int:
+    """Write a new file only its owner may read, then rename it to `path`: an existing file
+    there is replaced, not reused with whatever mode (and readers) it had."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            count = write(out)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+    return count
 
 
 def run_hash(args: argparse.Namespace) -> int:
